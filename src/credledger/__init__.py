@@ -1,0 +1,1 @@
+"""Composition root: settings, wiring, bootstrap and the command line."""

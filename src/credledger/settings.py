@@ -1,0 +1,60 @@
+"""Configuration from `CREDLEDGER_*` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CREDLEDGER_", env_ignore_empty=True, extra="ignore")
+
+    database_url: str = "sqlite:///var/credledger.db"
+    # PostgreSQL schema holding every table; lets several instances (or test runs) share a DB.
+    database_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=35, ge=0)  # sized for the worker threads
+    database_connect_timeout: int = Field(default=5, ge=1)  # seconds to wait for a pooled connection
+    secret_key: SecretStr | None = None
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_cost: int = Field(default=19_456, ge=8)  # KiB
+    argon2_parallelism: int = Field(default=1, ge=1)
+    hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    session_minutes: int = Field(default=720, ge=1)
+    mail_outbox: str = "log"
+    projections: Literal["inprocess", "external"] = "inprocess"
+    rate_limit_per_minute: int = Field(default=30, ge=0)
+    admin_password: SecretStr | None = None
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @cached_property
+    def sqlite_path(self) -> Path:
+        if not self.database_url.startswith("sqlite:///"):
+            raise ValueError(
+                f"unsupported CREDLEDGER_DATABASE_URL {self.database_url!r}: "
+                "use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+            )
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def data_dir(self) -> Path:
+        return self.sqlite_path.parent if not self.is_postgres else Path("var")
+
+    def postgres_parts(self) -> dict[str, str]:
+        url = urlsplit(self.database_url)
+        return {
+            "host": url.hostname or "127.0.0.1",
+            "port": str(url.port or 5432),
+            "user": unquote(url.username or "postgres"),
+            "password": unquote(url.password or ""),
+            "dbname": url.path.lstrip("/") or "postgres",
+        }

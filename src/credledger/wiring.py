@@ -1,0 +1,102 @@
+"""Builds the service from settings: store, hasher, keys, outbox."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from credledger import migrations
+from credledger.settings import Settings
+from service.core import Clock, utc_now
+from service.credentials import CredentialService
+from service.hashing import Argon2Parameters, Hasher
+from service.keys import Keyring
+from service.outbox import outbox_from_setting
+from service.store import EventStore
+
+log = logging.getLogger("credledger")
+
+
+class ConfigurationError(Exception):
+    """The service cannot start as configured; the message says what to do."""
+
+
+def store_env(settings: Settings) -> dict[str, str]:
+    if not settings.is_postgres:
+        path = settings.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    pg = settings.postgres_parts()
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": pg["dbname"],
+        "POSTGRES_HOST": pg["host"],
+        "POSTGRES_PORT": pg["port"],
+        "POSTGRES_USER": pg["user"],
+        "POSTGRES_PASSWORD": pg["password"],
+        "POSTGRES_SCHEMA": settings.database_schema,
+        "CREATE_TABLE": "n",  # the schema comes from `credledger migrate`
+        "POSTGRES_POOL_SIZE": str(settings.database_pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.database_max_overflow),
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.database_connect_timeout),
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+    }
+
+
+def secret_key(settings: Settings) -> str:
+    """From the environment, or generated once and kept in the embedded data directory."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    if settings.is_postgres:
+        raise ConfigurationError(
+            "CREDLEDGER_SECRET_KEY must be set for PostgreSQL (every node needs the same key)"
+        )
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return Path(path).read_text().strip()
+
+
+def build_store(settings: Settings) -> EventStore:
+    if settings.is_postgres:
+        missing = migrations.pending(settings)
+        if missing:
+            raise ConfigurationError(
+                f"the PostgreSQL database is not migrated ({len(missing)} pending: "
+                f"{', '.join(missing)}): run `credledger migrate` first"
+            )
+    return EventStore(env=store_env(settings))
+
+
+def build_service(settings: Settings, clock: Clock = utc_now) -> CredentialService:
+    hasher = Hasher(
+        Argon2Parameters(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost,
+            parallelism=settings.argon2_parallelism,
+        ),
+        max_concurrent=settings.hash_concurrency,
+    )
+    try:
+        keys = Keyring(secret_key(settings))
+    except ValueError as error:
+        raise ConfigurationError(f"CREDLEDGER_SECRET_KEY: {error}") from None
+    return CredentialService(
+        store=build_store(settings),
+        hasher=hasher,
+        keys=keys,
+        outbox=outbox_from_setting(settings.mail_outbox),
+        clock=clock,
+        session_minutes=settings.session_minutes,
+    )

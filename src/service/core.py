@@ -1,0 +1,172 @@
+"""Shared machinery of the use cases: loading, reach checks, policy checks, retries."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import (
+    ConcurrentUpdate,
+    Forbidden,
+    OrgNotFound,
+    PasswordPolicyViolation,
+    UserNotFound,
+)
+from domain.indexes import AliasIndex, Instance, UsernameIndex
+from domain.names import split_login_name, username_key
+from domain.organization import Organization
+from domain.policy import normalize_password
+from domain.user import User
+from service.context import Actor
+from service.hashing import Hasher, VerifyCache
+from service.keys import Keyring
+from service.outbox import Outbox
+from service.store import EventStore
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+# Twenty concurrent writers on one user must all get through: each retry re-reads state.
+MAX_ATTEMPTS = 60
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Core:
+    def __init__(
+        self,
+        store: EventStore,
+        hasher: Hasher,
+        keys: Keyring,
+        outbox: Outbox,
+        clock: Clock = utc_now,
+        session_minutes: int = 720,
+    ) -> None:
+        self.store = store
+        self.hasher = hasher
+        self.keys = keys
+        self.outbox = outbox
+        self.clock = clock
+        self.session_minutes = session_minutes
+
+    # --- concurrency ---
+
+    def retrying(self, command: Callable[[], T]) -> T:
+        """Run a whole command again when a concurrent save won the race."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return command()
+            except IntegrityError:
+                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+        raise ConcurrentUpdate()
+
+    # --- loading ---
+
+    def load(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate = self.store.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def live_user(self, user_id: UUID) -> User | None:
+        user = self.load(User, user_id)
+        return None if user is None or user.removed else user
+
+    def org(self, org_id: UUID) -> Organization:
+        org = self.load(Organization, org_id)
+        if org is None:
+            raise OrgNotFound()
+        return org
+
+    def instance(self) -> Instance | None:
+        return self.load(Instance, self.keys.keyed_id("instance"))
+
+    def alias_index_id(self, alias: str) -> UUID:
+        return self.keys.keyed_id("alias", alias)
+
+    def username_index_id(self, org_id: UUID, username: str) -> UUID:
+        return self.keys.keyed_id("username", str(org_id), username_key(username))
+
+    def org_id_for_alias(self, alias: str | None) -> UUID | None:
+        if alias is None:
+            instance = self.instance()
+            return instance.default_org_id if instance else None
+        index = self.load(AliasIndex, self.alias_index_id(alias.lower()))
+        return index.org_id if index else None
+
+    def find_user(self, org_id: UUID, username: str) -> User | None:
+        index = self.load(UsernameIndex, self.username_index_id(org_id, username))
+        if index is None or index.user_id is None:
+            return None
+        return self.live_user(index.user_id)
+
+    def user_by_login_name(self, login_name: str) -> User | None:
+        username, alias = split_login_name(login_name)
+        org_id = self.org_id_for_alias(alias)
+        return self.find_user(org_id, username) if org_id else None
+
+    def login_name(self, user: User) -> str:
+        return f"{user.username}@{self.org(user.org_id).alias}"
+
+    # --- reach: other orgs are invisible, missing roles inside one's own org are forbidden ---
+
+    def user_for_reader(self, actor: Actor, user_id: UUID) -> User:
+        user = self.live_user(user_id)
+        if user is None or not actor.reaches(user.org_id):
+            raise UserNotFound()
+        if user.id != actor.user_id and not actor.can_audit(user.org_id):
+            raise Forbidden()
+        return user
+
+    def user_for_admin(self, actor: Actor, user_id: UUID) -> User:
+        user = self.live_user(user_id)
+        if user is None or not actor.reaches(user.org_id):
+            raise UserNotFound()
+        if not actor.is_admin_of(user.org_id):
+            raise Forbidden()
+        return user
+
+    def org_for_admin(self, actor: Actor, org_id: UUID) -> Organization:
+        if not actor.reaches(org_id):
+            raise OrgNotFound()
+        org = self.org(org_id)
+        if not actor.is_admin_of(org_id):
+            raise Forbidden()
+        return org
+
+    # --- password policy ---
+
+    def check_new_password(
+        self, org: Organization, username: str, new_password: str, cache: VerifyCache,
+        user: User | None = None,
+    ) -> None:
+        """Cheap rules first; the hash-based rules (for an existing user) only when those pass."""
+        policy = org.policy
+        violations = policy.cheap_violations(new_password, (username, org.alias))
+        if violations:
+            raise PasswordPolicyViolation(violations)
+        if user is None:
+            return
+        if cache.verify(user.password_hash, new_password):
+            raise PasswordPolicyViolation(["same_as_current"])
+        history = user.previous_hashes[: policy.history_count]
+        if any(cache.verify(old, new_password) for old in history):
+            raise PasswordPolicyViolation(["reused"])
+
+
+def password_input(password: str) -> str:
+    """Every password is hashed and verified in NFC form."""
+    return normalize_password(password)

@@ -1,0 +1,12 @@
+"""The application service: every use case, on one event store."""
+
+from __future__ import annotations
+
+from service.orgs import OrgUseCases
+from service.resets import ResetUseCases
+from service.sessions import SessionUseCases
+from service.users import UserUseCases
+
+
+class CredentialService(OrgUseCases, UserUseCases, SessionUseCases, ResetUseCases):
+    """Composed of one mixin per family of use cases, all sharing `Core`."""

@@ -1,0 +1,151 @@
+"""Password checks and changes: login verification, self-service change, admin set.
+
+A wrong password is *recorded* (and may lock) inside the retried command, then raised after
+the save, so concurrent failures are counted exactly and never pass `maxFailedAttempts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import AccountLocked, DomainError, InvalidCredentials, UserNotFound
+from domain.user import User
+from service.context import Actor, RequestContext
+from service.core import Core, password_input
+from service.hashing import VerifyCache
+from service.results import Details
+
+T = TypeVar("T")
+UserFinder = Callable[[], User | None]
+# Extra aggregates to save with a successful check (e.g. a new session), in one transaction.
+AfterSuccess = Callable[[User], list[Aggregate]]
+
+
+class PasswordUseCases(Core):
+    def record_failed_check(self, user: User, audit: dict[str, object]) -> None:
+        policy = self.org(user.org_id).policy
+        until = (
+            self.clock() + timedelta(minutes=policy.lockout_minutes)
+            if policy.lockout_minutes
+            else None
+        )
+        user.record_failed_check(policy.max_failed_attempts, until, audit)
+        self.store.save(user)
+
+    def check_password(
+        self,
+        find: UserFinder,
+        password: str,
+        ctx: RequestContext,
+        wrong: type[DomainError] = InvalidCredentials,
+        after_success: AfterSuccess | None = None,
+    ) -> User:
+        """Verify a password; on success upgrade an outdated hash and save `after_success`."""
+        password = password_input(password)
+        cache = VerifyCache(self.hasher)
+
+        def attempt() -> User | DomainError:
+            user = find()
+            if user is None:
+                self.hasher.dummy_verify(password)
+                return wrong()
+            if user.is_locked(self.clock()):
+                return AccountLocked(user.locked_until)
+            audit = ctx.audit(str(user.id), "self")
+            if not cache.verify(user.password_hash, password):
+                self.record_failed_check(user, audit)
+                return wrong()
+            user.record_successful_check(audit)
+            if user.password_hash and self.hasher.needs_rehash(user.password_hash):
+                user.upgrade_hash(cache.hash(password))
+            extras = after_success(user) if after_success else []
+            self.store.save(user, *extras)
+            return user
+
+        return _raise_or_return(self.retrying(attempt))
+
+    def change_own_password(
+        self,
+        find: UserFinder,
+        current_password: str,
+        new_password: str,
+        change_required: bool,
+        ctx: RequestContext,
+        kept_session_id: str | None = None,
+        wrong: type[DomainError] = InvalidCredentials,
+    ) -> Details:
+        """The user proves the current password; a wrong one counts toward lockout."""
+        current, new = password_input(current_password), password_input(new_password)
+        cache = VerifyCache(self.hasher)
+
+        def attempt() -> Details | DomainError:
+            user = find()
+            if user is None:
+                self.hasher.dummy_verify(current)
+                return wrong()
+            if user.is_locked(self.clock()):
+                return AccountLocked(user.locked_until)
+            audit = ctx.audit(str(user.id), "self")
+            if not cache.verify(user.password_hash, current):
+                self.record_failed_check(user, audit)
+                return wrong()
+            org = self.org(user.org_id)
+            self.check_new_password(org, user.username, new, cache, user)
+            user.change_password(cache.hash(new), change_required, audit)
+            if org.policy.revoke_sessions_on_change:
+                user.revoke_sessions(kept_session_id, audit)
+            self.store.save(user)
+            return Details.of(user, user.org_id)
+
+        return _raise_or_return(self.retrying(attempt))
+
+    def set_password(
+        self,
+        actor: Actor,
+        user_id: UUID,
+        new_password: str,
+        change_required: bool,
+        ctx: RequestContext,
+    ) -> Details:
+        """An org admin sets the password; it unlocks and ends the user's sessions."""
+        new = password_input(new_password)
+        cache = VerifyCache(self.hasher)
+
+        def attempt() -> Details:
+            user = self.user_for_admin(actor, user_id)
+            org = self.org(user.org_id)
+            self.check_new_password(org, user.username, new, cache, user)
+            audit = ctx.audit(str(actor.user_id), "admin")
+            was_locked = user.locked
+            user.set_password(cache.hash(new), change_required, audit)
+            if was_locked:
+                user.unlock(audit)
+            if org.policy.revoke_sessions_on_change:
+                user.revoke_sessions(None, audit)
+            self.store.save(user)
+            return Details.of(user, user.org_id)
+
+        return self.retrying(attempt)
+
+    def user_finder(self, user_id: UUID) -> UserFinder:
+        return lambda: self.live_user(user_id)
+
+    def login_name_finder(self, login_name: str) -> UserFinder:
+        return lambda: self.user_by_login_name(login_name)
+
+    def own_user_finder(self, actor: Actor, user_id: UUID) -> UserFinder:
+        """Self-service: only the caller's own user."""
+        if actor.user_id != user_id:
+            raise UserNotFound()
+        return self.user_finder(user_id)
+
+
+def _raise_or_return(outcome: T | DomainError) -> T:
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
