@@ -131,8 +131,11 @@ class ResetUseCases(PasswordUseCases):
     def complete_reset_with_token(
         self, token: str, new_password: str, ctx: RequestContext,
         tenant_alias: str | None = None, change_required: bool = False,
+        user_id: UUID | None = None,
     ) -> Details:
         claims = self._verified_claims(token, tenant_alias)
+        if user_id is not None and str(user_id) != claims["sub"]:
+            raise ResetTokenInvalid()
         new = password_input(new_password)
         cache = VerifyCache(self.hasher)
 

@@ -1,0 +1,31 @@
+"""The FastAPI application: routers, dialect error handlers, middleware."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import health
+from api.dialects import Dialect, DialectRegistry, install_error_handlers
+from api.metrics import MetricsMiddleware
+from api.native import orgs, sessions, users
+from api.native.errors import render_native
+from api.ratelimit import RateLimiter
+from service.credentials import CredentialService
+
+NATIVE = Dialect("native", ("/v1",), render_native)
+
+
+def create_app(service: CredentialService, rate_limiter: RateLimiter | None = None) -> FastAPI:
+    app = FastAPI(
+        title="credledger",
+        version="0.1.0",
+        summary="Event-sourced credential store speaking five vendors' password APIs",
+    )
+    app.state.service = service
+    app.state.rate_limiter = rate_limiter or RateLimiter(30)
+    registry = DialectRegistry(default=NATIVE)
+    install_error_handlers(app, registry)
+    app.add_middleware(MetricsMiddleware)
+    for router in (health.router, sessions.router, orgs.router, users.router):
+        app.include_router(router)
+    return app

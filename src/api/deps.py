@@ -1,0 +1,51 @@
+"""FastAPI dependencies shared by the dialects."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.ratelimit import RateLimiter
+from service.context import Actor, RequestContext
+from service.credentials import CredentialService
+
+
+def get_service(request: Request) -> CredentialService:
+    return request.app.state.service
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def client_metadata(request: Request) -> dict[str, str]:
+    meta = {"remoteAddress": request.client.host if request.client else ""}
+    if agent := request.headers.get("user-agent"):
+        meta["userAgent"] = agent[:512]
+    return meta
+
+
+def current_actor(service: ServiceDep, request: Request) -> Actor:
+    return service.authenticate(bearer_token(request))
+
+
+def native_context(request: Request) -> RequestContext:
+    return RequestContext("native", client_metadata(request))
+
+
+ServiceDep = Annotated[CredentialService, Depends(get_service)]
+LimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+NativeContextDep = Annotated[RequestContext, Depends(native_context)]
+
+
+def limit_password_attempts(limiter: RateLimiter, request: Request, account: str) -> None:
+    """Password-verifying paths: per client address and per account."""
+    address = request.client.host if request.client else "unknown"
+    limiter.check(f"addr:{address}", f"account:{account.casefold()}")

@@ -1,0 +1,54 @@
+"""Native error shape: application/problem+json with a stable `code`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from api.problems import Problem
+from api.timefmt import rfc3339
+from domain.errors import Kind
+
+KIND_STATUS = {
+    Kind.INVALID_ARGUMENT: 400,
+    Kind.FAILED_PRECONDITION: 400,
+    Kind.NOT_FOUND: 404,
+    Kind.ALREADY_EXISTS: 409,
+    Kind.PERMISSION_DENIED: 403,
+    Kind.UNAUTHENTICATED: 401,
+    Kind.RESOURCE_EXHAUSTED: 429,
+    Kind.ABORTED: 409,
+    Kind.INTERNAL: 500,
+}
+CODE_STATUS = {"account_locked": 423, "already_initialized": 409}
+# Problems that are not domain errors keep their own, narrower public code.
+PUBLIC_CODE = {"route_not_found": "not_found", "internal": "internal_error"}
+
+
+def render_native(problem: Problem) -> Response:
+    status = problem.http_status or CODE_STATUS.get(problem.code) or KIND_STATUS[problem.kind]
+    code = PUBLIC_CODE.get(problem.code, problem.code)
+    body: dict[str, Any] = {
+        "type": f"urn:credledger:problem:{code}",
+        "title": problem.message,
+        "status": status,
+        "detail": _detail(problem),
+        "code": code,
+    }
+    if problem.violations:
+        body["violations"] = problem.violations
+    if problem.field_issues:
+        body["errors"] = [{"field": i.field, "message": i.message} for i in problem.field_issues]
+    if problem.locked_until is not None:
+        body["lockedUntil"] = rfc3339(problem.locked_until)
+    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
+    return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
+
+
+def _detail(problem: Problem) -> str:
+    if problem.violations:
+        return "Violated rules: " + ", ".join(problem.violations)
+    if problem.field_issues:
+        return "; ".join(f"{i.field}: {i.message}" for i in problem.field_issues)
+    return problem.message

@@ -1,0 +1,138 @@
+"""Request and response bodies of the native API: camelCase JSON."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from api.timefmt import rfc3339
+from service.results import Details
+
+MAX_PASSWORD = 1024  # the policy ceiling; the org policy decides the real maximum
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", strict=True
+    )
+
+
+class DetailsOut(Body):
+    sequence: str
+    change_date: str
+    resource_owner: str
+
+    @classmethod
+    def of(cls, details: Details) -> DetailsOut:
+        return cls(
+            sequence=str(details.sequence),
+            change_date=rfc3339(details.change_date) or "",
+            resource_owner=str(details.resource_owner),
+        )
+
+
+class DetailsReply(Body):
+    details: DetailsOut
+
+
+class SessionIn(Body):
+    login_name: str = Field(min_length=1, max_length=300)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
+
+
+class SessionOut(Body):
+    session_id: str
+    token: str
+    expires_at: str
+    user_id: str
+    org_id: str
+    change_required: bool
+
+
+class PolicyIn(Body):
+    """The whole policy; omitted fields take the defaults."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class OrgIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    alias: str = Field(min_length=1, max_length=100)
+    password_policy: dict[str, Any] | None = None
+
+
+class CreatedOrgOut(Body):
+    org_id: str
+    details: DetailsOut
+
+
+class OrgOut(Body):
+    org_id: str
+    name: str
+    alias: str
+    password_policy: dict[str, Any]
+    details: DetailsOut
+
+
+class UserIn(Body):
+    username: str = Field(min_length=1, max_length=128)
+    password: str | None = Field(default=None, min_length=1, max_length=MAX_PASSWORD)
+    email: str | None = Field(default=None, max_length=254)
+    full_name: str | None = Field(default=None, max_length=200)
+    roles: list[Literal["admin", "auditor"]] = Field(default_factory=list)
+    change_required: bool = False
+
+
+class CreatedUserOut(Body):
+    user_id: str
+    details: DetailsOut
+
+
+class UserOut(Body):
+    user_id: str
+    org_id: str
+    username: str
+    login_name: str
+    roles: list[str]
+    state: Literal["active", "locked"]
+    locked_until: str | None
+    change_required: bool
+    password_changed_at: str | None
+    failed_attempts: int
+    details: DetailsOut
+
+
+class PasswordIn(Body):
+    """Self-service (currentPassword), admin set (neither), or a reset (code or token)."""
+
+    new_password: str = Field(min_length=1, max_length=MAX_PASSWORD)
+    current_password: str | None = Field(default=None, min_length=1, max_length=MAX_PASSWORD)
+    change_required: bool = False
+    verification_code: str | None = Field(default=None, min_length=1, max_length=20)
+    reset_token: str | None = Field(default=None, min_length=1, max_length=4096)
+
+
+class ResetIn(Body):
+    delivery: Literal["return", "email"] = "return"
+
+
+class ResetOut(Body):
+    code: str | None
+    code_expires_at: str
+    token: str | None
+    token_expires_at: str
+    details: DetailsOut
+
+
+class ProblemOut(BaseModel):
+    """application/problem+json (RFC 7807) with a stable `code`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    violations: list[str] | None = None
+    errors: list[dict[str, str]] | None = None
