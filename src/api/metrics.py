@@ -7,12 +7,8 @@ import time
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUESTS = Counter(
-    "credledger_http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
-LATENCY = Histogram(
-    "credledger_http_request_seconds", "HTTP request latency", ["method", "route"]
-)
+REQUESTS = Counter("credledger_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("credledger_http_request_seconds", "HTTP request latency", ["method", "route"])
 
 
 class MetricsMiddleware:

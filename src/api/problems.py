@@ -56,7 +56,9 @@ def problem_from(exc: Exception) -> Problem:
 def _from_domain(exc: DomainError) -> Problem:
     violations = exc.violations if isinstance(exc, errors.PasswordPolicyViolation) else []
     issues = (
-        [FieldIssue(exc.field, exc.field_message)] if isinstance(exc, errors.InvalidArgument) else []
+        [FieldIssue(exc.field, exc.field_message)]
+        if isinstance(exc, errors.InvalidArgument)
+        else []
     )
     retry_after = exc.retry_after_seconds if isinstance(exc, errors.RateLimited) else None
     locked_until = exc.locked_until if isinstance(exc, errors.AccountLocked) else None
@@ -67,10 +69,16 @@ def _from_http(exc: HTTPException) -> Problem:
     if exc.status_code == 404:
         return Problem(Kind.NOT_FOUND, "route_not_found", "No such route", http_status=404)
     if exc.status_code == 405:
-        return Problem(Kind.INVALID_ARGUMENT, "method_not_allowed", "Method not allowed", http_status=405)
+        return Problem(
+            Kind.INVALID_ARGUMENT, "method_not_allowed", "Method not allowed", http_status=405
+        )
     if exc.status_code == 413:
-        return Problem(Kind.INVALID_ARGUMENT, "request_too_large", "Request body too large", http_status=413)
-    return Problem(Kind.INVALID_ARGUMENT, "invalid_request", str(exc.detail), http_status=exc.status_code)
+        return Problem(
+            Kind.INVALID_ARGUMENT, "request_too_large", "Request body too large", http_status=413
+        )
+    return Problem(
+        Kind.INVALID_ARGUMENT, "invalid_request", str(exc.detail), http_status=exc.status_code
+    )
 
 
 def _issue(error: dict[str, object]) -> FieldIssue:

@@ -46,8 +46,10 @@ def _serve(args: argparse.Namespace) -> int:
     if service.instance() is None:
         password = settings.admin_password.get_secret_value() if settings.admin_password else None
         done = bootstrap(service, admin_password=password)
-        print(f"credledger: created organization 'default' and instance admin 'admin' "
-              f"(org {done.org_id})")
+        print(
+            f"credledger: created organization 'default' and instance admin 'admin' "
+            f"(org {done.org_id})"
+        )
         if done.generated_password:
             print(f"credledger: admin password (shown once): {done.generated_password}", flush=True)
     app = create_app(service, RateLimiter(settings.rate_limit_per_minute))
@@ -75,7 +77,10 @@ def _migrate(_: argparse.Namespace) -> int:
         print("credledger: the embedded SQLite store creates its own tables; nothing to migrate")
         return 0
     applied = migrations.apply(settings)
-    print(f"credledger: applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    print(
+        f"credledger: applied {len(applied)} migration(s)"
+        + (f": {', '.join(applied)}" if applied else "")
+    )
     return 0
 
 

@@ -29,7 +29,9 @@ def _ensure_schema(settings: Settings) -> None:
     pg = settings.postgres_parts()
     with psycopg.connect(**pg, autocommit=True, connect_timeout=10) as conn:
         conn.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(settings.database_schema))
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                sql.Identifier(settings.database_schema)
+            )
         )
 
 

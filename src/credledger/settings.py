@@ -13,14 +13,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CREDLEDGER_", env_ignore_empty=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CREDLEDGER_", env_ignore_empty=True, extra="ignore"
+    )
 
     database_url: str = "sqlite:///var/credledger.db"
     # PostgreSQL schema holding every table; lets several instances (or test runs) share a DB.
     database_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     database_pool_size: int = Field(default=5, ge=1)
     database_max_overflow: int = Field(default=35, ge=0)  # sized for the worker threads
-    database_connect_timeout: int = Field(default=5, ge=1)  # seconds to wait for a pooled connection
+    database_connect_timeout: int = Field(
+        default=5, ge=1
+    )  # seconds to wait for a pooled connection
     secret_key: SecretStr | None = None
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_cost: int = Field(default=19_456, ge=8)  # KiB

@@ -56,25 +56,35 @@ class PasswordPolicyViolation(DomainError):
 
 class CurrentPasswordRequired(DomainError):
     kind, code, message = (
-        Kind.INVALID_ARGUMENT, "current_password_required", "The current password is required"
+        Kind.INVALID_ARGUMENT,
+        "current_password_required",
+        "The current password is required",
     )
 
 
 class InvalidCurrentPassword(DomainError):
     kind, code, message = (
-        Kind.INVALID_ARGUMENT, "invalid_current_password", "The current password is wrong"
+        Kind.INVALID_ARGUMENT,
+        "invalid_current_password",
+        "The current password is wrong",
     )
 
 
 class InvalidCredentials(DomainError):
     """Unknown login name or wrong password: deliberately the same error."""
 
-    kind, code, message = Kind.UNAUTHENTICATED, "invalid_credentials", "Invalid login name or password"
+    kind, code, message = (
+        Kind.UNAUTHENTICATED,
+        "invalid_credentials",
+        "Invalid login name or password",
+    )
 
 
 class AccountLocked(DomainError):
     kind, code, message = (
-        Kind.FAILED_PRECONDITION, "account_locked", "The account is locked after too many failed attempts"
+        Kind.FAILED_PRECONDITION,
+        "account_locked",
+        "The account is locked after too many failed attempts",
     )
 
     def __init__(self, locked_until: datetime | None = None) -> None:
@@ -90,7 +100,9 @@ class SessionInvalid(DomainError):
     """The bearer token is unknown, expired, ended or revoked."""
 
     kind, code, message = (
-        Kind.UNAUTHENTICATED, "session_invalid", "The session is invalid, expired or revoked"
+        Kind.UNAUTHENTICATED,
+        "session_invalid",
+        "The session is invalid, expired or revoked",
     )
 
 
@@ -111,25 +123,45 @@ class AliasTaken(DomainError):
 
 
 class UsernameTaken(DomainError):
-    kind, code, message = Kind.ALREADY_EXISTS, "username_taken", "The username is taken in this organization"
+    kind, code, message = (
+        Kind.ALREADY_EXISTS,
+        "username_taken",
+        "The username is taken in this organization",
+    )
 
 
 class AlreadyInitialized(DomainError):
-    kind, code, message = Kind.FAILED_PRECONDITION, "already_initialized", "The instance is already initialized"
+    kind, code, message = (
+        Kind.FAILED_PRECONDITION,
+        "already_initialized",
+        "The instance is already initialized",
+    )
 
 
 class ResetNotPending(DomainError):
     """No reset is pending (never requested, used, replaced, burned, or unknown user)."""
 
-    kind, code, message = Kind.FAILED_PRECONDITION, "reset_not_pending", "No password reset is pending"
+    kind, code, message = (
+        Kind.FAILED_PRECONDITION,
+        "reset_not_pending",
+        "No password reset is pending",
+    )
 
 
 class ResetCodeInvalid(DomainError):
-    kind, code, message = Kind.INVALID_ARGUMENT, "reset_code_invalid", "The verification code is invalid"
+    kind, code, message = (
+        Kind.INVALID_ARGUMENT,
+        "reset_code_invalid",
+        "The verification code is invalid",
+    )
 
 
 class ResetCodeExpired(DomainError):
-    kind, code, message = Kind.FAILED_PRECONDITION, "reset_code_expired", "The verification code has expired"
+    kind, code, message = (
+        Kind.FAILED_PRECONDITION,
+        "reset_code_expired",
+        "The verification code has expired",
+    )
 
 
 class ResetTokenInvalid(DomainError):
@@ -139,11 +171,19 @@ class ResetTokenInvalid(DomainError):
 
 
 class ResetTokenExpired(DomainError):
-    kind, code, message = Kind.FAILED_PRECONDITION, "reset_token_expired", "The reset token has expired"
+    kind, code, message = (
+        Kind.FAILED_PRECONDITION,
+        "reset_token_expired",
+        "The reset token has expired",
+    )
 
 
 class ResetTokenUserGone(DomainError):
-    kind, code, message = Kind.NOT_FOUND, "reset_token_user_gone", "The token's user no longer exists"
+    kind, code, message = (
+        Kind.NOT_FOUND,
+        "reset_token_user_gone",
+        "The token's user no longer exists",
+    )
 
 
 class RateLimited(DomainError):

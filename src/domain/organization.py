@@ -11,7 +11,6 @@ from domain.user import Audit
 
 
 class Organization(Aggregate):
-
     class Registered(Aggregate.Created):
         name: str
         alias: str

@@ -105,8 +105,14 @@ class PasswordPolicy:
         checks = [
             ("too_short", length < self.min_length),
             ("too_long", length > self.max_length),
-            ("missing_lowercase", self.require_lowercase and not any(c.islower() for c in password)),
-            ("missing_uppercase", self.require_uppercase and not any(c.isupper() for c in password)),
+            (
+                "missing_lowercase",
+                self.require_lowercase and not any(c.islower() for c in password),
+            ),
+            (
+                "missing_uppercase",
+                self.require_uppercase and not any(c.isupper() for c in password),
+            ),
             ("missing_digit", self.require_digit and not any(c.isdigit() for c in password)),
             # Unicode-aware: a non-ASCII letter is a letter, not a symbol.
             ("missing_symbol", self.require_symbol and all(c.isalnum() for c in password)),

@@ -222,7 +222,10 @@ class User(Aggregate):
 
     def set_password(self, password_hash: str, change_required: bool, audit: Audit) -> None:
         self.trigger_event(
-            self.PasswordSet, password_hash=password_hash, change_required=change_required, audit=audit
+            self.PasswordSet,
+            password_hash=password_hash,
+            change_required=change_required,
+            audit=audit,
         )
 
     def change_password(self, password_hash: str, change_required: bool, audit: Audit) -> None:

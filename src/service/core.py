@@ -150,7 +150,11 @@ class Core:
     # --- password policy ---
 
     def check_new_password(
-        self, org: Organization, username: str, new_password: str, cache: VerifyCache,
+        self,
+        org: Organization,
+        username: str,
+        new_password: str,
+        cache: VerifyCache,
         user: User | None = None,
     ) -> None:
         """Cheap rules first; the hash-based rules (for an existing user) only when those pass."""

@@ -59,7 +59,9 @@ class OrgUseCases(Core):
             AliasIndex(id=self.alias_index_id(alias), org_id=org.id),
             user,
             UsernameIndex(id=self.username_index_id(org.id, username), user_id=user.id),
-            Instance(id=self.keys.keyed_id("instance"), default_org_id=org.id, admin_user_id=user.id),
+            Instance(
+                id=self.keys.keyed_id("instance"), default_org_id=org.id, admin_user_id=user.id
+            ),
         )
         try:
             self.store.save(*records)
@@ -83,7 +85,10 @@ class OrgUseCases(Core):
             raise AliasTaken()
         policy = policy or PasswordPolicy()
         org = Organization(
-            name=name, alias=alias, policy=policy.to_dict(), audit=ctx.audit(str(actor.user_id), "admin")
+            name=name,
+            alias=alias,
+            policy=policy.to_dict(),
+            audit=ctx.audit(str(actor.user_id), "admin"),
         )
         try:
             self.store.save(org, AliasIndex(id=index_id, org_id=org.id))

@@ -49,7 +49,11 @@ class IssuedReset:
 
 class ResetUseCases(PasswordUseCases):
     def request_reset(
-        self, actor: Actor, user_id: UUID, delivery: str, ctx: RequestContext,
+        self,
+        actor: Actor,
+        user_id: UUID,
+        delivery: str,
+        ctx: RequestContext,
         allow_self: bool = False,
     ) -> ResetGrant:
         if delivery not in DELIVERIES:
@@ -61,16 +65,23 @@ class ResetUseCases(PasswordUseCases):
             raise InvalidArgument("delivery", "the user has no email address")
         issued = self.issue_reset(user_id, ctx.audit(str(actor.user_id), "admin"), delivery)
         if delivery == "email":
-            self.outbox.send(Mail(
-                to=issued.user.email or "",
-                subject="Your password reset",
-                body=f"Your verification code is {issued.code}.\n"
-                f"Reset token: {issued.token}\n",
-            ))
-            return ResetGrant(None, issued.code_expires_at, None, issued.token_expires_at,
-                              issued.details)
-        return ResetGrant(issued.code, issued.code_expires_at, issued.token,
-                          issued.token_expires_at, issued.details)
+            self.outbox.send(
+                Mail(
+                    to=issued.user.email or "",
+                    subject="Your password reset",
+                    body=f"Your verification code is {issued.code}.\nReset token: {issued.token}\n",
+                )
+            )
+            return ResetGrant(
+                None, issued.code_expires_at, None, issued.token_expires_at, issued.details
+            )
+        return ResetGrant(
+            issued.code,
+            issued.code_expires_at,
+            issued.token,
+            issued.token_expires_at,
+            issued.details,
+        )
 
     def issue_reset(self, user_id: UUID, audit: dict[str, Any], delivery: str) -> IssuedReset:
         """Record a new pending reset (replacing any previous one) and return its secrets."""
@@ -86,8 +97,12 @@ class ResetUseCases(PasswordUseCases):
             code_expires = now + timedelta(minutes=org.policy.reset_code_minutes)
             token_expires = now + timedelta(minutes=org.policy.reset_token_minutes)
             claims = {
-                "sub": str(user.id), "upn": user.username, "tenant": org.alias, "jti": reset_id,
-                "iat": int(now.timestamp()), "exp": int(token_expires.timestamp()),
+                "sub": str(user.id),
+                "upn": user.username,
+                "tenant": org.alias,
+                "jti": reset_id,
+                "iat": int(now.timestamp()),
+                "exp": int(token_expires.timestamp()),
             }
             token = jwt.encode(claims, self.keys.jwt_key, algorithm=JWT_ALGORITHM)
             pending = PendingReset(
@@ -99,13 +114,18 @@ class ResetUseCases(PasswordUseCases):
             )
             user.request_reset(pending, delivery, audit)
             self.store.save(user)
-            return IssuedReset(code, token, code_expires, token_expires,
-                               Details.of(user, user.org_id), user)
+            return IssuedReset(
+                code, token, code_expires, token_expires, Details.of(user, user.org_id), user
+            )
 
         return self.retrying(attempt)
 
     def complete_reset_with_code(
-        self, user_id: UUID, code: str, new_password: str, ctx: RequestContext,
+        self,
+        user_id: UUID,
+        code: str,
+        new_password: str,
+        ctx: RequestContext,
         change_required: bool = False,
     ) -> Details:
         new = password_input(new_password)
@@ -129,8 +149,12 @@ class ResetUseCases(PasswordUseCases):
         return _raise_or_return(self.retrying(attempt))
 
     def complete_reset_with_token(
-        self, token: str, new_password: str, ctx: RequestContext,
-        tenant_alias: str | None = None, change_required: bool = False,
+        self,
+        token: str,
+        new_password: str,
+        ctx: RequestContext,
+        tenant_alias: str | None = None,
+        change_required: bool = False,
         user_id: UUID | None = None,
     ) -> Details:
         claims = self._verified_claims(token, tenant_alias)
@@ -160,7 +184,9 @@ class ResetUseCases(PasswordUseCases):
     def _verified_claims(self, token: str, tenant_alias: str | None) -> dict[str, Any]:
         try:
             claims = jwt.decode(
-                token, self.keys.jwt_key, algorithms=[JWT_ALGORITHM],
+                token,
+                self.keys.jwt_key,
+                algorithms=[JWT_ALGORITHM],
                 options={"verify_exp": False, "verify_iat": False, "require": list(TOKEN_CLAIMS)},
             )
             UUID(str(claims["sub"]))
@@ -174,8 +200,13 @@ class ResetUseCases(PasswordUseCases):
         return claims
 
     def _complete(
-        self, user: User, pending: PendingReset, new: str, change_required: bool,
-        audit: dict[str, Any], cache: VerifyCache,
+        self,
+        user: User,
+        pending: PendingReset,
+        new: str,
+        change_required: bool,
+        audit: dict[str, Any],
+        cache: VerifyCache,
     ) -> Details:
         org = self.org(user.org_id)
         self.check_new_password(org, user.username, new, cache, user)

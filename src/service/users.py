@@ -51,7 +51,9 @@ class UserUseCases(Core):
         audit = ctx.audit(str(actor.user_id), "admin")
         password_hash = None
         if password is not None:
-            self.check_new_password(org, username, password_input(password), VerifyCache(self.hasher))
+            self.check_new_password(
+                org, username, password_input(password), VerifyCache(self.hasher)
+            )
             password_hash = self.hasher.hash(password_input(password))
         index_id = self.username_index_id(org_id, username)
 

@@ -49,7 +49,9 @@ def remove_user(
 
 
 @router.post("/{user_id}/unlock")
-def unlock(user_id: UUID, actor: ActorDep, service: ServiceDep, ctx: NativeContextDep) -> DetailsReply:
+def unlock(
+    user_id: UUID, actor: ActorDep, service: ServiceDep, ctx: NativeContextDep
+) -> DetailsReply:
     return DetailsReply(details=DetailsOut.of(service.unlock(actor, user_id, ctx)))
 
 
@@ -73,8 +75,11 @@ def set_password(
         )
     elif body.reset_token is not None:
         details = service.complete_reset_with_token(
-            body.reset_token, body.new_password, ctx,
-            change_required=body.change_required, user_id=user_id,
+            body.reset_token,
+            body.new_password,
+            ctx,
+            change_required=body.change_required,
+            user_id=user_id,
         )
     else:
         details = _change_or_set(service, request, user_id, body, ctx)

@@ -1,0 +1,128 @@
+"""Fixtures: every API test runs on both stores, through the real HTTP app.
+
+One SQLite file and one PostgreSQL schema per test run; tests create their own orgs and
+users with unique names instead of truncating shared tables. PostgreSQL tests fail (never
+skip) when the server is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+from api.app import create_app
+from api.ratelimit import RateLimiter
+from credledger import migrations
+from credledger.bootstrap import bootstrap
+from credledger.settings import Settings
+from credledger.wiring import build_service
+from service.credentials import CredentialService
+
+POSTGRES_URL = os.environ.get(
+    "CREDLEDGER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+ADMIN_PASSWORD = "Bootstrap-chief-pw-1"
+# Cheap argon2 so the suite stays fast; test_hashing pins the production defaults.
+CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
+
+
+class TestClock:
+    """Real time plus an offset that a test may move forward; reset after every test."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+@dataclass
+class Stack:
+    """A running service on one store, and what tests need to reach it."""
+
+    name: str
+    settings: Settings
+    service: CredentialService
+    clock: TestClock
+    sqlite_path: Path | None = None
+    schema: str | None = None
+
+    def client(self, rate_limit: int = 0) -> TestClient:
+        app = create_app(self.service, RateLimiter(rate_limit))
+        return TestClient(app, raise_server_exceptions=False)
+
+    def another_service(self, **overrides: object) -> CredentialService:
+        """A second service over the same store (e.g. with new argon2 parameters)."""
+        settings = self.settings.model_copy(update=overrides)
+        return build_service(settings, clock=self.clock)
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(secret_key="test-secret-key-" + "k" * 32, **CHEAP_ARGON2, **values)
+
+
+def postgres_settings(schema: str) -> Settings:
+    return _settings(database_url=POSTGRES_URL, database_schema=schema)
+
+
+def _require_postgres() -> None:
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=5).close()
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL is required for these tests and is not reachable at "
+                    f"{POSTGRES_URL}: {error}", pytrace=False)
+
+
+def _drop_schema(schema: str) -> None:
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(scope="session")
+def sqlite_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    path = tmp_path_factory.mktemp("store") / "credledger.db"
+    clock = TestClock()
+    settings = _settings(database_url=f"sqlite:///{path}")
+    service = build_service(settings, clock=clock)
+    bootstrap(service, admin_password=ADMIN_PASSWORD)
+    yield Stack("sqlite", settings, service, clock, sqlite_path=path)
+    service.store.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_stack() -> Iterator[Stack]:
+    _require_postgres()
+    schema = f"cl_test_{uuid.uuid4().hex[:12]}"
+    settings = postgres_settings(schema)
+    migrations.apply(settings)
+    clock = TestClock()
+    service = build_service(settings, clock=clock)
+    bootstrap(service, admin_password=ADMIN_PASSWORD)
+    yield Stack("postgres", settings, service, clock, schema=schema)
+    service.store.close()
+    _drop_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    current: Stack = request.getfixturevalue(f"{request.param}_stack")
+    yield current
+    current.clock.offset = timedelta()
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[TestClient]:
+    with stack.client() as test_client:
+        yield test_client
