@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api import health
 from api.dialects import Dialect, DialectRegistry, install_error_handlers
+from api.limits import BodySizeLimit
 from api.metrics import MetricsMiddleware
 from api.native import orgs, sessions, users
 from api.native.errors import render_native
@@ -25,6 +26,7 @@ def create_app(service: CredentialService, rate_limiter: RateLimiter | None = No
     app.state.rate_limiter = rate_limiter or RateLimiter(30)
     registry = DialectRegistry(default=NATIVE)
     install_error_handlers(app, registry)
+    app.add_middleware(BodySizeLimit, registry=registry)
     app.add_middleware(MetricsMiddleware)
     for router in (health.router, sessions.router, orgs.router, users.router):
         app.include_router(router)

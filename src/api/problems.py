@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
@@ -49,6 +50,9 @@ def problem_from(exc: Exception) -> Problem:
         )
     if isinstance(exc, HTTPException):
         return _from_http(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        log.error("event store unavailable: %s", type(exc).__name__)
+        return Problem(Kind.UNAVAILABLE, "store_unavailable", "The credential store is unavailable")
     log.error("unexpected error", exc_info=exc)
     return Problem(Kind.INTERNAL, "internal", "Unexpected error")
 

@@ -19,6 +19,7 @@ class Kind(StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     RESOURCE_EXHAUSTED = "resource_exhausted"
     ABORTED = "aborted"
+    UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
 

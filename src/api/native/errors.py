@@ -19,6 +19,7 @@ KIND_STATUS = {
     Kind.UNAUTHENTICATED: 401,
     Kind.RESOURCE_EXHAUSTED: 429,
     Kind.ABORTED: 409,
+    Kind.UNAVAILABLE: 503,
     Kind.INTERNAL: 500,
 }
 CODE_STATUS = {"account_locked": 423, "already_initialized": 409}

@@ -51,12 +51,6 @@ class SessionOut(Body):
     change_required: bool
 
 
-class PolicyIn(Body):
-    """The whole policy; omitted fields take the defaults."""
-
-    model_config = ConfigDict(extra="allow", strict=True)
-
-
 class OrgIn(Body):
     name: str = Field(min_length=1, max_length=200)
     alias: str = Field(min_length=1, max_length=100)
