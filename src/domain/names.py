@@ -15,9 +15,13 @@ ALIAS_PATTERN = re.compile(r"[a-z0-9-]{2,63}")
 MAX_USERNAME_LENGTH = 128
 
 
+def alias_key(alias: str) -> str:
+    return unicodedata.normalize("NFKC", alias).lower()
+
+
 def normalize_alias(alias: str) -> str:
     """Lower-cased first, then checked: `ACME` and `acme` are one alias."""
-    folded = unicodedata.normalize("NFKC", alias).lower()
+    folded = alias_key(alias)
     if not ALIAS_PATTERN.fullmatch(folded):
         raise InvalidArgument("alias", "must be 2 to 63 characters of a-z, 0-9 and '-'")
     return folded

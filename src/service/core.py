@@ -21,7 +21,7 @@ from domain.errors import (
     UserNotFound,
 )
 from domain.indexes import AliasIndex, Instance, UsernameIndex
-from domain.names import split_login_name, username_key
+from domain.names import alias_key, split_login_name, username_key
 from domain.organization import Organization
 from domain.policy import normalize_password
 from domain.user import User
@@ -104,7 +104,7 @@ class Core:
         if alias is None:
             instance = self.instance()
             return instance.default_org_id if instance else None
-        index = self.load(AliasIndex, self.alias_index_id(alias.lower()))
+        index = self.load(AliasIndex, self.alias_index_id(alias_key(alias)))
         return index.org_id if index else None
 
     def find_user(self, org_id: UUID, username: str) -> User | None:
