@@ -24,7 +24,7 @@ from api.ratelimit import RateLimiter
 from credledger import migrations
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
-from credledger.wiring import build_service
+from credledger.wiring import Runtime, build_runtime, build_service
 from service.credentials import CredentialService
 
 POSTGRES_URL = os.environ.get(
@@ -54,13 +54,17 @@ class Stack:
 
     name: str
     settings: Settings
-    service: CredentialService
+    runtime: Runtime
     clock: TestClock
     sqlite_path: Path | None = None
     schema: str | None = None
 
-    def client(self, rate_limit: int = 0) -> TestClient:
-        app = create_app(self.service, RateLimiter(rate_limit))
+    @property
+    def service(self) -> CredentialService:
+        return self.runtime.service
+
+    def client(self, rate_limit: int = 0, service: CredentialService | None = None) -> TestClient:
+        app = create_app(service or self.service, self.runtime.reads, RateLimiter(rate_limit))
         return TestClient(app, raise_server_exceptions=False)
 
     def another_service(self, **overrides: object) -> CredentialService:
@@ -95,10 +99,10 @@ def sqlite_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     path = tmp_path_factory.mktemp("store") / "credledger.db"
     clock = TestClock()
     settings = _settings(database_url=f"sqlite:///{path}")
-    service = build_service(settings, clock=clock)
-    bootstrap(service, admin_password=ADMIN_PASSWORD)
-    yield Stack("sqlite", settings, service, clock, sqlite_path=path)
-    service.store.close()
+    runtime = build_runtime(settings, clock=clock)
+    bootstrap(runtime.service, admin_password=ADMIN_PASSWORD)
+    yield Stack("sqlite", settings, runtime, clock, sqlite_path=path)
+    runtime.close()
 
 
 @pytest.fixture(scope="session")
@@ -108,10 +112,10 @@ def postgres_stack() -> Iterator[Stack]:
     settings = postgres_settings(schema)
     migrations.apply(settings)
     clock = TestClock()
-    service = build_service(settings, clock=clock)
-    bootstrap(service, admin_password=ADMIN_PASSWORD)
-    yield Stack("postgres", settings, service, clock, schema=schema)
-    service.store.close()
+    runtime = build_runtime(settings, clock=clock)
+    bootstrap(runtime.service, admin_password=ADMIN_PASSWORD)
+    yield Stack("postgres", settings, runtime, clock, schema=schema)
+    runtime.close()
     _drop_schema(schema)
 
 

@@ -8,26 +8,30 @@ from api import health
 from api.dialects import Dialect, DialectRegistry, install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import MetricsMiddleware
-from api.native import orgs, sessions, users
+from api.native import events, orgs, sessions, users
 from api.native.errors import render_native
 from api.ratelimit import RateLimiter
 from service.credentials import CredentialService
+from service.reads import ReadService
 
 NATIVE = Dialect("native", ("/v1",), render_native)
 
 
-def create_app(service: CredentialService, rate_limiter: RateLimiter | None = None) -> FastAPI:
+def create_app(
+    service: CredentialService, reads: ReadService, rate_limiter: RateLimiter | None = None
+) -> FastAPI:
     app = FastAPI(
         title="credledger",
         version="0.1.0",
         summary="Event-sourced credential store speaking five vendors' password APIs",
     )
     app.state.service = service
+    app.state.reads = reads
     app.state.rate_limiter = rate_limiter or RateLimiter(30)
     registry = DialectRegistry(default=NATIVE)
     install_error_handlers(app, registry)
     app.add_middleware(BodySizeLimit, registry=registry)
     app.add_middleware(MetricsMiddleware)
-    for router in (health.router, sessions.router, orgs.router, users.router):
+    for router in (health.router, sessions.router, orgs.router, users.router, events.router):
         app.include_router(router)
     return app

@@ -9,10 +9,15 @@ from fastapi import Depends, Request
 from api.ratelimit import RateLimiter
 from service.context import Actor, RequestContext
 from service.credentials import CredentialService
+from service.reads import ReadService
 
 
 def get_service(request: Request) -> CredentialService:
     return request.app.state.service
+
+
+def get_reads(request: Request) -> ReadService:
+    return request.app.state.reads
 
 
 def get_rate_limiter(request: Request) -> RateLimiter:
@@ -40,6 +45,7 @@ def native_context(request: Request) -> RequestContext:
 
 
 ServiceDep = Annotated[CredentialService, Depends(get_service)]
+ReadsDep = Annotated[ReadService, Depends(get_reads)]
 LimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 NativeContextDep = Annotated[RequestContext, Depends(native_context)]

@@ -10,7 +10,7 @@ import sys
 from credledger import migrations
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
-from credledger.wiring import ConfigurationError, build_service
+from credledger.wiring import ConfigurationError, build_runtime, build_service
 from domain.errors import DomainError
 
 
@@ -42,7 +42,8 @@ def _serve(args: argparse.Namespace) -> int:
     from api.ratelimit import RateLimiter
 
     settings = Settings()
-    service = build_service(settings)
+    runtime = build_runtime(settings)
+    service = runtime.service
     if service.instance() is None:
         password = settings.admin_password.get_secret_value() if settings.admin_password else None
         done = bootstrap(service, admin_password=password)
@@ -52,8 +53,16 @@ def _serve(args: argparse.Namespace) -> int:
         )
         if done.generated_password:
             print(f"credledger: admin password (shown once): {done.generated_password}", flush=True)
-    app = create_app(service, RateLimiter(settings.rate_limit_per_minute))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    app = create_app(service, runtime.reads, RateLimiter(settings.rate_limit_per_minute))
+    worker = runtime.worker() if settings.projections == "inprocess" else None
+    if worker is not None:
+        worker.start()
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    finally:
+        if worker is not None:
+            worker.stop()
+        runtime.close()
     return 0
 
 

@@ -5,15 +5,22 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from credledger import migrations
 from credledger.settings import Settings
+from projections.catalog import all_models
+from projections.projector import Projector
+from projections.queries import ReadModels
+from projections.readstore import PostgresReadStore, ReadStore, SqliteReadStore
+from projections.runner import Listener, ProjectionWorker
 from service.core import Clock, utc_now
 from service.credentials import CredentialService
 from service.hashing import Argon2Parameters, Hasher
 from service.keys import Keyring
 from service.outbox import outbox_from_setting
+from service.reads import ReadService
 from service.store import EventStore
 
 log = logging.getLogger("credledger")
@@ -100,3 +107,44 @@ def build_service(settings: Settings, clock: Clock = utc_now) -> CredentialServi
         clock=clock,
         session_minutes=settings.session_minutes,
     )
+
+
+def build_read_store(settings: Settings) -> ReadStore:
+    if settings.is_postgres:
+        return PostgresReadStore(settings.postgres_parts(), settings.database_schema)
+    path = settings.sqlite_path
+    # A file of its own: the event store's writers never wait on projection writes.
+    return SqliteReadStore(path.with_name(f"{path.stem}-readmodels{path.suffix or '.db'}"))
+
+
+@dataclass
+class Runtime:
+    """Everything a process serves from: the write side, the read side and its worker."""
+
+    settings: Settings
+    service: CredentialService
+    reads: ReadService
+    projector: Projector
+    read_store: ReadStore
+
+    def worker(self) -> ProjectionWorker:
+        listener = None
+        if self.settings.is_postgres:
+            channel = f"{self.service.store.name}_events"
+            listener = Listener(self.settings.postgres_parts(), channel)
+        worker = ProjectionWorker(self.projector, listener)
+        self.service.store.after_save.append(worker.wake)
+        return worker
+
+    def close(self) -> None:
+        self.read_store.close()
+        self.service.store.close()
+
+
+def build_runtime(settings: Settings, clock: Clock = utc_now) -> Runtime:
+    service = build_service(settings, clock)
+    read_store = build_read_store(settings)
+    projector = Projector(service.store, read_store, all_models())
+    in_process = settings.projections == "inprocess"
+    reads = ReadService(ReadModels(read_store, projector, in_process), clock)
+    return Runtime(settings, service, reads, projector, read_store)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body
 
-from api.deps import ActorDep, NativeContextDep, ServiceDep
+from api.deps import ActorDep, NativeContextDep, ReadsDep, ServiceDep
 from api.native.schemas import (
     CreatedOrgOut,
     CreatedUserOut,
@@ -32,8 +32,8 @@ def register_org(
 
 
 @router.get("/{org_id}")
-def get_org(org_id: UUID, actor: ActorDep, service: ServiceDep) -> OrgOut:
-    org = service.get_org(actor, org_id)
+def get_org(org_id: UUID, actor: ActorDep, reads: ReadsDep) -> OrgOut:
+    org = reads.get_org(actor, org_id)
     return OrgOut(
         org_id=str(org.org_id),
         name=org.name,

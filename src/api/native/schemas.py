@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from api.timefmt import rfc3339
+from service.reads import HistoryItem
 from service.results import Details
 
 # An abuse guard only: the org policy judges length (code points after NFC, ceiling 1024).
@@ -119,6 +120,52 @@ class ResetOut(Body):
     token: str | None
     token_expires_at: str
     details: DetailsOut
+
+
+class HistoryItemOut(Body):
+    position: int
+    sequence: str
+    type: str
+    occurred_at: str
+    actor: str
+    method: str | None
+    dialect: str | None
+    client: dict[str, Any]
+
+
+class FeedItemOut(HistoryItemOut):
+    user_id: str | None  # null for organization events
+    org_id: str
+
+
+class HistoryOut(Body):
+    events: list[HistoryItemOut]
+
+
+class FeedOut(Body):
+    events: list[FeedItemOut]
+    next_after: int
+
+
+def history_item(item: HistoryItem) -> HistoryItemOut:
+    return HistoryItemOut(
+        position=item.position,
+        sequence=str(item.sequence),
+        type=item.type,
+        occurred_at=rfc3339(item.occurred_at) or "",
+        actor=item.actor,
+        method=item.method,
+        dialect=item.dialect,
+        client=item.client,
+    )
+
+
+def feed_item(item: HistoryItem) -> FeedItemOut:
+    return FeedItemOut(
+        **history_item(item).model_dump(),
+        user_id=str(item.user_id) if item.user_id else None,
+        org_id=str(item.org_id),
+    )
 
 
 class ProblemOut(BaseModel):

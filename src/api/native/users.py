@@ -10,11 +10,21 @@ from api.deps import (
     ActorDep,
     LimiterDep,
     NativeContextDep,
+    ReadsDep,
     ServiceDep,
     bearer_token,
     limit_password_attempts,
 )
-from api.native.schemas import DetailsOut, DetailsReply, PasswordIn, ResetIn, ResetOut, UserOut
+from api.native.schemas import (
+    DetailsOut,
+    DetailsReply,
+    HistoryOut,
+    PasswordIn,
+    ResetIn,
+    ResetOut,
+    UserOut,
+    history_item,
+)
 from api.timefmt import rfc3339
 from domain.errors import CurrentPasswordRequired, InvalidArgument, InvalidCurrentPassword
 from service.results import Details
@@ -23,8 +33,9 @@ router = APIRouter(prefix="/v1/users", tags=["native"])
 
 
 @router.get("/{user_id}")
-def get_user(user_id: UUID, actor: ActorDep, service: ServiceDep) -> UserOut:
-    user = service.get_user(actor, user_id)
+def get_user(user_id: UUID, actor: ActorDep, reads: ReadsDep) -> UserOut:
+    """From the read model; a read right after a write sees it."""
+    user = reads.get_user(actor, user_id)
     return UserOut(
         user_id=str(user.user_id),
         org_id=str(user.org_id),
@@ -38,6 +49,12 @@ def get_user(user_id: UUID, actor: ActorDep, service: ServiceDep) -> UserOut:
         failed_attempts=user.failed_attempts,
         details=DetailsOut.of(user.details),
     )
+
+
+@router.get("/{user_id}/history")
+def get_history(user_id: UUID, actor: ActorDep, reads: ReadsDep) -> HistoryOut:
+    """Every credential event of the user, oldest first, without secrets."""
+    return HistoryOut(events=[history_item(i) for i in reads.history(actor, user_id)])
 
 
 @router.delete("/{user_id}", status_code=204)

@@ -1,0 +1,78 @@
+"""Credential history: one row per credential event, by global position, without secrets.
+
+Rows carry the stable type, time, actor, method, dialect and client metadata: never a hash,
+digest, code or token. The owning org of a user is kept in a small table of this model, so
+the model depends on no other.
+"""
+
+from __future__ import annotations
+
+from eventsourcing.domain import DomainEvent
+
+from domain.user import User
+from projections.event_types import ORG_EVENTS, audit_of, dumps, iso, stable_type
+from projections.statements import Statement
+
+INSERT = (
+    "INSERT INTO {history} (position, user_id, org_id, sequence, type, occurred_at, actor, "
+    "method, dialect, client) VALUES (?, ?, {org}, ?, ?, ?, ?, ?, ?, ?)"
+)
+OWNER_ORG = "(SELECT org_id FROM {history_owners} WHERE user_id = ?)"
+
+
+class HistoryModel:
+    name = "history"
+    tables = ("history", "history_owners")
+
+    def ddl(self) -> list[str]:
+        return [
+            """CREATE TABLE IF NOT EXISTS {history} (
+                position BIGINT PRIMARY KEY,
+                user_id TEXT,
+                org_id TEXT NOT NULL,
+                sequence BIGINT NOT NULL,
+                type TEXT NOT NULL,
+                occurred_at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                method TEXT,
+                dialect TEXT,
+                client TEXT NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS {history}_user_idx ON {history} (user_id, position)",
+            "CREATE INDEX IF NOT EXISTS {history}_org_idx ON {history} (org_id, position)",
+            "CREATE INDEX IF NOT EXISTS {history}_time_idx ON {history} (occurred_at)",
+            """CREATE TABLE IF NOT EXISTS {history_owners} (
+                user_id TEXT PRIMARY KEY,
+                org_id TEXT NOT NULL
+            )""",
+        ]
+
+    def reduce(self, event: DomainEvent, position: int) -> list[Statement]:
+        kind = stable_type(event)
+        if kind is None:
+            return []
+        audit = audit_of(event)
+        common = (
+            event.originator_version,
+            kind,
+            iso(event.timestamp),
+            audit["actor"],
+            audit["method"],
+            audit["dialect"],
+            dumps(audit["client"]),
+        )
+        subject = str(event.originator_id)
+        if isinstance(event, ORG_EVENTS):
+            return [Statement(INSERT.replace("{org}", "?"), (position, None, subject, *common))]
+        statements = []
+        if isinstance(event, User.Registered):
+            statements.append(
+                Statement(
+                    "INSERT INTO {history_owners} (user_id, org_id) VALUES (?, ?)",
+                    (subject, str(event.org_id)),
+                )
+            )
+        statements.append(
+            Statement(INSERT.replace("{org}", OWNER_ORG), (position, subject, subject, *common))
+        )
+        return statements

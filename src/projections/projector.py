@@ -1,0 +1,156 @@
+"""Follows the event store and applies each read model's statements in batches.
+
+One batch = one read-store transaction: the position guard is checked first (so a model
+switched to a new generation meanwhile is simply re-read), then the rows are written.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from eventsourcing.persistence import Notification
+
+from projections.event_types import iso
+from projections.model import ReadModel
+from projections.readstore import PositionMoved, ReadStore, Transaction, table_names
+from projections.statements import Statement
+from service.store import EventStore
+
+# Only these aggregates feed read models; other notifications just move positions.
+RELEVANT_TOPICS = ("domain.user:User.", "domain.organization:Organization.")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where one model stands: which generation of its tables, up to which position."""
+
+    model: ReadModel
+    generation: int
+    position: int
+
+
+def now_text() -> str:
+    return iso(datetime.now(UTC)) or ""
+
+
+class Projector:
+    def __init__(
+        self,
+        events: EventStore,
+        reads: ReadStore,
+        models: Sequence[ReadModel],
+        batch_size: int = 1000,
+    ) -> None:
+        self.events = events
+        self.reads = reads
+        self.models = {model.name: model for model in models}
+        self.batch_size = batch_size
+        self._lock = threading.Lock()  # one batch at a time from this process
+        self.ensure_tables()
+
+    # --- tables and positions ---
+
+    def ensure_tables(self) -> None:
+        with self.reads.transaction() as tx:
+            active = dict(tx.execute("SELECT model, generation FROM rm_active").fetchall())
+            for name, model in self.models.items():
+                if name not in active:
+                    self.create_generation(tx, model, 1)
+                    tx.execute("INSERT INTO rm_active (model, generation) VALUES (?, ?)", (name, 1))
+
+    @staticmethod
+    def create_generation(tx: Transaction, model: ReadModel, generation: int) -> None:
+        for ddl in model.ddl():
+            tx.execute(ddl, tables=table_names(model, generation))
+        tx.execute(
+            "INSERT INTO rm_positions (model, generation, position, updated_at) "
+            "VALUES (?, ?, 0, ?)",
+            (model.name, generation, now_text()),
+        )
+
+    def active(self) -> list[Cursor]:
+        rows = self.reads.query(
+            "SELECT a.model, a.generation, p.position FROM rm_active a "
+            "JOIN rm_positions p ON p.model = a.model AND p.generation = a.generation"
+        )
+        return [Cursor(self.models[m], g, p) for m, g, p in rows if m in self.models]
+
+    def position(self) -> int:
+        """The position every read model has reached (the slowest one)."""
+        cursors = self.active()
+        return min((c.position for c in cursors), default=0)
+
+    # --- processing ---
+
+    def read_batch(self, after: int, limit: int) -> list[Notification]:
+        return self.events.recorder.select_notifications(
+            start=after or None, limit=limit, inclusive_of_start=False
+        )
+
+    def statements_for(
+        self, cursors: Sequence[Cursor], notifications: Sequence[Notification]
+    ) -> dict[str, list[Statement]]:
+        out: dict[str, list[Statement]] = {c.model.name: [] for c in cursors}
+        for notification in notifications:
+            if not notification.topic.startswith(RELEVANT_TOPICS):
+                continue
+            event = self.events.mapper.to_domain_event(notification)
+            for cursor in cursors:
+                if notification.id > cursor.position:
+                    out[cursor.model.name].extend(cursor.model.reduce(event, notification.id))
+        return out
+
+    def apply(self, cursors: Sequence[Cursor], notifications: Sequence[Notification]) -> int:
+        """Project one batch into the given cursors' tables; returns the new position."""
+        last = notifications[-1].id
+        statements = self.statements_for(cursors, notifications)
+        stamp = now_text()
+        with self.reads.transaction() as tx:
+            for cursor in cursors:
+                if last <= cursor.position:
+                    continue
+                tx.advance(cursor.model.name, cursor.generation, cursor.position, last, stamp)
+                tx.apply(
+                    statements[cursor.model.name], table_names(cursor.model, cursor.generation)
+                )
+        return last
+
+    def step(self) -> int:
+        """One batch for the live generations; returns how many notifications it consumed."""
+        with self._lock:
+            cursors = self.active()
+            if not cursors:
+                return 0
+            start = min(c.position for c in cursors)
+            notifications = self.read_batch(start, self.batch_size)
+            if not notifications:
+                return 0
+            try:
+                self.apply(cursors, notifications)
+            except PositionMoved:
+                return 1  # someone else advanced (or a rebuild switched): re-read and go on
+            return len(notifications)
+
+    def catch_up(self) -> int:
+        done = 0
+        while consumed := self.step():
+            done += consumed
+        return done
+
+    def catch_up_to(self, target: int, timeout: float) -> bool:
+        """Read-your-writes: make sure every model has reached `target`."""
+        deadline = time.monotonic() + timeout
+        while self.position() < target:
+            if self.step():
+                continue
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def head(self) -> int:
+        return self.events.recorder.max_notification_id() or 0

@@ -1,0 +1,177 @@
+"""Reads from the read models, fresh by default: a read right after a write sees it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from projections.projector import Projector
+from projections.readstore import ReadStore, physical
+
+FRESHNESS_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class UserRow:
+    user_id: str
+    org_id: str
+    username: str
+    alias: str
+    roles: list[str]
+    email: str | None
+    full_name: str | None
+    numeric_id: int
+    change_required: bool
+    password_changed_at: str | None
+    failed_attempts: int
+    locked: bool
+    locked_until: str | None
+    removed: bool
+    sequence: int
+    change_date: str
+
+
+@dataclass(frozen=True)
+class OrgRow:
+    org_id: str
+    name: str
+    alias: str
+    policy: dict[str, Any]
+    sequence: int
+    change_date: str
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    position: int
+    user_id: str | None
+    org_id: str
+    sequence: int
+    type: str
+    occurred_at: str
+    actor: str
+    method: str | None
+    dialect: str | None
+    client: dict[str, Any]
+
+
+HISTORY_COLUMNS = (
+    "position, user_id, org_id, sequence, type, occurred_at, actor, method, dialect, client"
+)
+
+
+class ReadModels:
+    def __init__(self, reads: ReadStore, projector: Projector, in_process: bool = True) -> None:
+        self.reads = reads
+        self.projector = projector
+        self.in_process = in_process
+
+    def fresh(self, timeout: float = FRESHNESS_TIMEOUT_SECONDS) -> bool:
+        """Wait until the models have every event committed before this call."""
+        target = self.projector.head()
+        if self.in_process:
+            return self.projector.catch_up_to(target, timeout)
+        deadline = time.monotonic() + timeout
+        while self.projector.position() < target:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _tables(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for cursor in self.projector.active():
+            names.update({t: physical(t, cursor.generation) for t in cursor.model.tables})
+        return names
+
+    def user(self, user_id: str) -> UserRow | None:
+        t = self._tables()
+        rows = self.reads.query(
+            f"SELECT u.user_id, u.org_id, u.username, o.alias, u.roles, u.email, u.full_name, "
+            f"u.numeric_id, u.change_required, u.password_changed_at, u.failed_attempts, "
+            f"u.locked, u.locked_until, u.removed, u.sequence, u.change_date "
+            f"FROM {t['users']} u JOIN {t['orgs']} o ON o.org_id = u.org_id WHERE u.user_id = ?",
+            (user_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return UserRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            json.loads(r[4]),
+            r[5],
+            r[6],
+            int(r[7]),
+            bool(r[8]),
+            r[9],
+            int(r[10]),
+            bool(r[11]),
+            r[12],
+            bool(r[13]),
+            int(r[14]),
+            r[15],
+        )
+
+    def org(self, org_id: str) -> OrgRow | None:
+        t = self._tables()
+        rows = self.reads.query(
+            f"SELECT org_id, name, alias, policy, sequence, change_date FROM {t['orgs']} "
+            f"WHERE org_id = ?",
+            (org_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return OrgRow(r[0], r[1], r[2], json.loads(r[3]), int(r[4]), r[5])
+
+    def history(self, user_id: str) -> list[HistoryRow]:
+        t = self._tables()
+        rows = self.reads.query(
+            f"SELECT {HISTORY_COLUMNS} FROM {t['history']} WHERE user_id = ? ORDER BY position",
+            (user_id,),
+        )
+        return [_history_row(r) for r in rows]
+
+    def feed(self, after: int, limit: int, org_id: str | None = None) -> list[HistoryRow]:
+        t = self._tables()
+        where, args = "position > ?", [after]
+        if org_id is not None:
+            where, args = where + " AND org_id = ?", [*args, org_id]
+        rows = self.reads.query(
+            f"SELECT {HISTORY_COLUMNS} FROM {t['history']} WHERE {where} ORDER BY position LIMIT ?",
+            (*args, limit),
+        )
+        return [_history_row(r) for r in rows]
+
+    def feed_between(
+        self, since: str, until: str, org_id: str | None = None, page: int = 5000
+    ) -> Iterator[HistoryRow]:
+        """Credential events with since <= occurredAt < until, by position, paged."""
+        after = 0
+        while True:
+            t = self._tables()
+            where = "position > ? AND occurred_at >= ? AND occurred_at < ?"
+            args: list[Any] = [after, since, until]
+            if org_id is not None:
+                where, args = where + " AND org_id = ?", [*args, org_id]
+            rows = self.reads.query(
+                f"SELECT {HISTORY_COLUMNS} FROM {t['history']} WHERE {where} "
+                f"ORDER BY position LIMIT ?",
+                (*args, page),
+            )
+            yield from (_history_row(r) for r in rows)
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
+
+def _history_row(r: tuple[Any, ...]) -> HistoryRow:
+    return HistoryRow(
+        int(r[0]), r[1], r[2], int(r[3]), r[4], r[5], r[6], r[7], r[8], json.loads(r[9])
+    )

@@ -1,0 +1,177 @@
+"""Where read models live: SQLite (a file of its own) or PostgreSQL (the events' schema).
+
+Table names carry a generation (`rm_users_g3`), so a rebuild fills new tables beside the
+live ones and then switches. Positions are per model and generation, advanced in the same
+transaction as the rows (exactly once).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from psycopg_pool import ConnectionPool
+
+from projections.model import ReadModel
+from projections.statements import Statement
+
+BASE_DDL = [
+    """CREATE TABLE IF NOT EXISTS rm_positions (
+        model TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        position BIGINT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (model, generation)
+    )""",
+    """CREATE TABLE IF NOT EXISTS rm_active (
+        model TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL
+    )""",
+]
+
+
+class PositionMoved(Exception):
+    """Another writer advanced this model first; the batch is rolled back and re-read."""
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def execute(self, sql: str, args: Sequence[Any] = ...) -> Any: ...
+
+    def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> Any: ...
+
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+
+def physical(logical: str, generation: int) -> str:
+    return f"rm_{logical}_g{generation}"
+
+
+def table_names(model: ReadModel, generation: int) -> dict[str, str]:
+    return {logical: physical(logical, generation) for logical in model.tables}
+
+
+class Transaction:
+    """A write transaction: statements with `{table}` names and `?` placeholders."""
+
+    def __init__(self, cursor: Cursor, placeholder: str) -> None:
+        self.cursor = cursor
+        self._placeholder = placeholder
+
+    def sql(self, text: str, tables: dict[str, str] | None = None) -> str:
+        text = text.format(**tables) if tables else text
+        return text.replace("?", self._placeholder) if self._placeholder != "?" else text
+
+    def execute(
+        self, text: str, args: Sequence[Any] = (), tables: dict[str, str] | None = None
+    ) -> Cursor:
+        self.cursor.execute(self.sql(text, tables), tuple(args))
+        return self.cursor
+
+    def apply(self, statements: list[Statement], tables: dict[str, str]) -> None:
+        """Runs statements in order, batching runs of the same SQL into one executemany."""
+        run: list[tuple[Any, ...]] = []
+        current: str | None = None
+        for statement in [*statements, None]:
+            if statement is not None and statement.sql == current:
+                run.append(statement.args)
+                continue
+            if current is not None:
+                self.cursor.executemany(self.sql(current, tables), run)
+            if statement is not None:
+                current, run = statement.sql, [statement.args]
+
+    def advance(self, model: str, generation: int, expected: int, position: int, now: str) -> None:
+        self.execute(
+            "UPDATE rm_positions SET position = ?, updated_at = ? "
+            "WHERE model = ? AND generation = ? AND position = ?",
+            (position, now, model, generation, expected),
+        )
+        if self.cursor.rowcount != 1:
+            raise PositionMoved(model)
+
+
+class ReadStore(Protocol):
+    kind: str
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]: ...
+
+    def query(self, text: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteReadStore:
+    kind = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._lock = threading.Lock()  # one writer at a time in this process
+        with self.transaction() as tx:
+            for ddl in BASE_DDL:
+                tx.execute(ddl)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        conn = self._connection()
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(conn.cursor(), "?")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def query(self, text: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._connection().execute(text, tuple(args)).fetchall()
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class PostgresReadStore:
+    kind = "postgres"
+
+    def __init__(self, conninfo: dict[str, str], schema: str, max_size: int = 10) -> None:
+        kwargs = {**conninfo, "options": f"-c search_path={schema}"}
+        self.pool = ConnectionPool(
+            kwargs=kwargs,
+            min_size=1,
+            max_size=max_size,
+            timeout=5,
+            open=True,
+            check=ConnectionPool.check_connection,
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield Transaction(cursor, "%s")
+
+    def query(self, text: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.pool.connection() as conn:
+            return conn.execute(text.replace("?", "%s"), tuple(args)).fetchall()
+
+    def close(self) -> None:
+        self.pool.close()

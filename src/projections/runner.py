@@ -1,0 +1,95 @@
+"""The projection worker: a thread that keeps read models caught up.
+
+It wakes on a local write (in-process), on PostgreSQL notifications from the event store's
+inserts, or on a short poll, and it survives a dropped connection by backing off and
+resuming from the positions recorded with the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from projections.projector import Projector
+
+log = logging.getLogger("credledger.projections")
+
+POLL_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 10.0
+
+
+class Listener:
+    """Blocks until the event store announces an insert (PostgreSQL LISTEN), or a timeout."""
+
+    def __init__(self, conninfo: dict[str, str], channel: str) -> None:
+        self.conninfo = conninfo
+        self.channel = channel
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def wait(self, timeout: float) -> bool:
+        try:
+            conn = self._connect()
+            return any(True for _ in conn.notifies(timeout=timeout, stop_after=1))
+        except psycopg.Error as error:
+            log.warning("listen connection lost (%s); reconnecting", type(error).__name__)
+            self.close()
+            return False
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(**self.conninfo, autocommit=True, connect_timeout=5)
+            self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class ProjectionWorker:
+    def __init__(self, projector: Projector, listener: Listener | None = None) -> None:
+        self.projector = projector
+        self.listener = listener
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="projections", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.listener is not None:
+            self.listener.close()
+
+    def run(self) -> None:
+        backoff = 0.0
+        while not self._stop.is_set():
+            try:
+                self.projector.catch_up()
+                backoff = 0.0
+            except Exception as error:  # a dropped connection must not end the worker
+                backoff = min(MAX_BACKOFF_SECONDS, max(0.2, backoff * 2))
+                log.warning("projection batch failed (%s); retrying in %.1fs", error, backoff)
+                self._stop.wait(backoff)
+                continue
+            self._idle()
+
+    def _idle(self) -> None:
+        if self.listener is not None and not self._wake.is_set():
+            self.listener.wait(POLL_SECONDS)
+        else:
+            self._wake.wait(POLL_SECONDS)
+        self._wake.clear()
