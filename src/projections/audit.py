@@ -1,0 +1,53 @@
+"""An auditor's replay of one user's credential history, straight from the event store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from projections.event_types import audit_of, iso, stable_type
+from service.store import EventStore
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    sequence: int
+    type: str
+    occurred_at: str
+    actor: str
+    method: str | None
+    dialect: str | None
+    client: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "sequence": str(self.sequence),
+            "type": self.type,
+            "occurredAt": self.occurred_at,
+            "actor": self.actor,
+            "method": self.method,
+            "dialect": self.dialect,
+            "client": self.client,
+        }
+
+
+def replay_history(store: EventStore, user_id: UUID) -> list[AuditEntry]:
+    entries = []
+    for event in store.events.get(user_id):
+        kind = stable_type(event)
+        if kind is None:
+            continue
+        audit = audit_of(event)
+        entries.append(
+            AuditEntry(
+                event.originator_version,
+                kind,
+                iso(event.timestamp) or "",
+                audit["actor"],
+                audit["method"],
+                audit["dialect"],
+                audit["client"],
+            )
+        )
+    return entries

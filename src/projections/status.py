@@ -1,0 +1,51 @@
+"""Where each read model stands: position, lag in events and in seconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from projections.projector import RELEVANT_TOPICS, Projector
+
+COUNT_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    model: str
+    generation: int
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+
+
+def status(projector: Projector) -> list[ModelStatus]:
+    head = projector.head()
+    out = []
+    for cursor in projector.active():
+        lag_events, oldest = _behind(projector, cursor.position)
+        lag_seconds = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        out.append(
+            ModelStatus(
+                cursor.model.name,
+                cursor.generation,
+                cursor.position,
+                head,
+                lag_events,
+                max(0.0, lag_seconds),
+            )
+        )
+    return out
+
+
+def _behind(projector: Projector, position: int) -> tuple[int, datetime | None]:
+    """Events after `position` (counted, since ids have gaps) and the oldest one's time."""
+    count, oldest, after = 0, None, position
+    while page := projector.read_batch(after, COUNT_PAGE):
+        count += len(page)
+        if oldest is None:
+            first = next((n for n in page if n.topic.startswith(RELEVANT_TOPICS)), page[0])
+            oldest = projector.events.mapper.to_domain_event(first).timestamp
+        after = page[-1].id
+    return count, oldest
