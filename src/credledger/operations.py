@@ -81,15 +81,15 @@ def _rebuild(runtime: Runtime, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    for name in names:
-        report = rebuild(runtime.projector, name, args.batch_size, _progress_bar(name))
-        rate = report.events / report.seconds if report.seconds else 0.0
-        print(
-            f"\n{name}: generation {report.generation}, {report.events} events in "
-            f"{report.seconds:.1f}s ({rate:,.0f} events/s)"
-            + (" (resumed)" if report.resumed else ""),
-            file=sys.stderr,
-        )
+    label = ",".join(names)
+    report = rebuild(runtime.projector, names, args.batch_size, _progress_bar(label))
+    rate = report.events / report.seconds if report.seconds else 0.0
+    resumed = " (resumed)" if report.resumed else ""
+    print(
+        f"\n{label}: generation {report.generation}, {report.events} events in "
+        f"{report.seconds:.1f}s ({rate:,.0f} events/s){resumed}",
+        file=sys.stderr,
+    )
     return 0
 
 

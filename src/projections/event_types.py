@@ -43,7 +43,9 @@ def iso(moment: datetime | None) -> str | None:
     """Stored timestamps: RFC 3339 UTC with `Z`, microseconds, so text order is time order."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
 
 
 def audit_of(event: DomainEvent) -> dict[str, Any]:

@@ -29,28 +29,37 @@ class RebuildReport:
 
 def rebuild(
     projector: Projector,
-    name: str,
+    names: list[str],
     batch_size: int = 5000,
     progress: Progress | None = None,
     switch: bool = True,
 ) -> RebuildReport:
-    model = projector.models[name]
-    cursor, resumed = _open_generation(projector, name)
+    """Rebuild the named models in one pass over the event store (each event decoded once)."""
+    opened = [_open_generation(projector, name) for name in names]
+    cursors = [cursor for cursor, _ in opened]
     started, consumed = time.perf_counter(), 0
     head = projector.head()
     while True:
-        notifications = projector.read_batch(cursor.position, batch_size)
+        after = min(c.position for c in cursors)
+        notifications = projector.read_batch(after, batch_size)
         if not notifications:
             break
-        position = projector.apply([cursor], notifications)
+        position = projector.apply(cursors, notifications)
         consumed += len(notifications)
-        cursor = Cursor(model, cursor.generation, position)
+        cursors = [Cursor(c.model, c.generation, max(c.position, position)) for c in cursors]
         head = max(head, position)
         if progress:
             progress(position, head)
     if switch:
-        _switch(projector, name, cursor.generation)
-    return RebuildReport(name, cursor.generation, consumed, time.perf_counter() - started, resumed)
+        for cursor in cursors:
+            _switch(projector, cursor.model.name, cursor.generation)
+    return RebuildReport(
+        ",".join(names),
+        max(c.generation for c in cursors),
+        consumed,
+        time.perf_counter() - started,
+        any(resumed for _, resumed in opened),
+    )
 
 
 def _open_generation(projector: Projector, name: str) -> tuple[Cursor, bool]:
