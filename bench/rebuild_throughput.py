@@ -169,24 +169,20 @@ def main() -> None:
         finally:
             with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "?")
+    python = platform.python_version()
+    print(f"machine: {os.cpu_count()} cores, {cpu}, Python {python}; median of {args.runs} runs")
     print(
-        f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}; median of {args.runs} runs"
-    )
-    print(
-        "| store | events | raw read ev/s | read+decode ev/s | rebuild ev/s | rebuild / raw | rebuild / read+decode |"
+        "| store | events | raw read ev/s | read+decode ev/s | rebuild ev/s "
+        "| rebuild / raw | rebuild / read+decode |"
     )
     print("|---|---|---|---|---|---|---|")
     for name, r in rows:
+        raw, decoded, rebuilt = r["raw read"], r["read + decode"], r["rebuild"]
         print(
-            f"| {name} | {int(r['events']):,} | {r['raw read']:,.0f} | {r['read + decode']:,.0f} | {r['rebuild']:,.0f} | {r['rebuild'] / r['raw read']:.2f} | {r['rebuild'] / r['read + decode']:.2f} |"
+            f"| {name} | {int(r['events']):,} | {raw:,.0f} | {decoded:,.0f} | {rebuilt:,.0f} "
+            f"| {rebuilt / raw:.2f} | {rebuilt / decoded:.2f} |"
         )
 
 
