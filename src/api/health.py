@@ -6,7 +6,11 @@ from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import JSONResponse, Response
 
-from api.deps import ServiceDep
+from api.deps import ReadsDep, ServiceDep
+from projections.status import oldest_unprocessed_age
+
+# Read models may trail the event store by this much before the node reports not ready.
+MAX_PROJECTION_LAG_SECONDS = 30.0
 
 router = APIRouter(tags=["operations"])
 
@@ -18,13 +22,17 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(service: ServiceDep) -> Response:
-    """The event store answers."""
+def readyz(service: ServiceDep, reads: ReadsDep) -> Response:
+    """The event store answers and the read models are caught up within a bound."""
     try:
-        position = service.store.recorder.max_notification_id() or 0
+        head = service.store.recorder.max_notification_id() or 0
+        lag = oldest_unprocessed_age(reads.models.projector)
     except Exception:  # any store failure means "not ready", never a 500
         return JSONResponse({"status": "unavailable", "store": "unreachable"}, 503)
-    return JSONResponse({"status": "ready", "position": position})
+    body = {"status": "ready", "head": head, "projectionLagSeconds": round(lag, 3)}
+    if lag > MAX_PROJECTION_LAG_SECONDS:
+        return JSONResponse({**body, "status": "projections_behind"}, 503)
+    return JSONResponse(body)
 
 
 @router.get("/metrics")

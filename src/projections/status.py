@@ -49,3 +49,12 @@ def _behind(projector: Projector, position: int) -> tuple[int, datetime | None]:
             oldest = projector.events.mapper.to_domain_event(first).timestamp
         after = page[-1].id
     return count, oldest
+
+
+def oldest_unprocessed_age(projector: Projector) -> float:
+    """Seconds since the oldest event no read model has reduced yet (0 when caught up)."""
+    page = projector.read_batch(projector.position(), 1)
+    if not page:
+        return 0.0
+    event = projector.events.mapper.to_domain_event(page[0])
+    return max(0.0, (datetime.now(UTC) - event.timestamp).total_seconds())
