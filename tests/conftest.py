@@ -85,8 +85,11 @@ def _require_postgres() -> None:
     try:
         psycopg.connect(POSTGRES_URL, connect_timeout=5).close()
     except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL is required for these tests and is not reachable at "
-                    f"{POSTGRES_URL}: {error}", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL is required for these tests and is not reachable at "
+            f"{POSTGRES_URL}: {error}",
+            pytrace=False,
+        )
 
 
 def _drop_schema(schema: str) -> None:
