@@ -18,6 +18,9 @@ INSERT = (
     "method, dialect, client) VALUES (?, ?, {org}, ?, ?, ?, ?, ?, ?, ?)"
 )
 OWNER_ORG = "(SELECT org_id FROM {history_owners} WHERE user_id = ?)"
+INSERT_FOR_ORG = INSERT.replace("{org}", "?")
+INSERT_FOR_USER = INSERT.replace("{org}", OWNER_ORG)
+REMEMBER_OWNER = "INSERT INTO {history_owners} (user_id, org_id) VALUES (?, ?)"
 
 
 class HistoryModel:
@@ -63,16 +66,9 @@ class HistoryModel:
         )
         subject = str(event.originator_id)
         if isinstance(event, ORG_EVENTS):
-            return [Statement(INSERT.replace("{org}", "?"), (position, None, subject, *common))]
+            return [Statement(INSERT_FOR_ORG, (position, None, subject, *common))]
         statements = []
         if isinstance(event, User.Registered):
-            statements.append(
-                Statement(
-                    "INSERT INTO {history_owners} (user_id, org_id) VALUES (?, ?)",
-                    (subject, str(event.org_id)),
-                )
-            )
-        statements.append(
-            Statement(INSERT.replace("{org}", OWNER_ORG), (position, subject, subject, *common))
-        )
+            statements.append(Statement(REMEMBER_OWNER, (subject, str(event.org_id))))
+        statements.append(Statement(INSERT_FOR_USER, (position, subject, subject, *common)))
         return statements
