@@ -46,5 +46,15 @@ def apply(settings: Settings) -> list[str]:
 
 
 def pending(settings: Settings) -> list[str]:
-    backend = get_backend(_yoyo_url(settings))
-    return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
+    """Migrations not yet applied; read-only, so it works on a database never migrated."""
+    known = [m.id for m in read_migrations(str(MIGRATIONS_DIR))]
+    schema = settings.database_schema
+    with psycopg.connect(**settings.postgres_parts(), connect_timeout=10) as conn:
+        table = conn.execute("SELECT to_regclass(%s)", (f"{schema}._yoyo_migration",)).fetchone()
+        if table is None or table[0] is None:
+            return known
+        query = sql.SQL("SELECT migration_id FROM {}._yoyo_migration").format(
+            sql.Identifier(schema)
+        )
+        applied = {row[0] for row in conn.execute(query)}
+    return [migration for migration in known if migration not in applied]
