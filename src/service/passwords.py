@@ -37,6 +37,25 @@ class PasswordUseCases(Core):
         user.record_failed_check(policy.max_failed_attempts, until, audit)
         self.store.save(user)
 
+    def refuse_or_record(
+        self,
+        user: User | None,
+        password: str,
+        cache: VerifyCache,
+        ctx: RequestContext,
+        wrong: type[DomainError],
+    ) -> DomainError | None:
+        """Why this password does not prove this user (a wrong one is recorded), or None."""
+        if user is None:
+            self.hasher.dummy_verify(password)  # unknown users cost the same time
+            return wrong()
+        if user.is_locked(self.clock()):
+            return AccountLocked(user.locked_until)  # refused without verifying or recording
+        if not cache.verify(user.password_hash, password):
+            self.record_failed_check(user, ctx.audit(str(user.id), "self"))
+            return wrong()
+        return None
+
     def check_password(
         self,
         find: UserFinder,
@@ -51,15 +70,10 @@ class PasswordUseCases(Core):
 
         def attempt() -> User | DomainError:
             user = find()
-            if user is None:
-                self.hasher.dummy_verify(password)
-                return wrong()
-            if user.is_locked(self.clock()):
-                return AccountLocked(user.locked_until)
+            refused = self.refuse_or_record(user, password, cache, ctx, wrong)
+            if refused is not None or user is None:
+                return refused or wrong()
             audit = ctx.audit(str(user.id), "self")
-            if not cache.verify(user.password_hash, password):
-                self.record_failed_check(user, audit)
-                return wrong()
             user.record_successful_check(audit)
             if user.password_hash and self.hasher.needs_rehash(user.password_hash):
                 user.upgrade_hash(cache.hash(password))
@@ -85,15 +99,10 @@ class PasswordUseCases(Core):
 
         def attempt() -> Details | DomainError:
             user = find()
-            if user is None:
-                self.hasher.dummy_verify(current)
-                return wrong()
-            if user.is_locked(self.clock()):
-                return AccountLocked(user.locked_until)
+            refused = self.refuse_or_record(user, current, cache, ctx, wrong)
+            if refused is not None or user is None:
+                return refused or wrong()
             audit = ctx.audit(str(user.id), "self")
-            if not cache.verify(user.password_hash, current):
-                self.record_failed_check(user, audit)
-                return wrong()
             org = self.org(user.org_id)
             self.check_new_password(org, user.username, new, cache, user)
             user.change_password(cache.hash(new), change_required, audit)
