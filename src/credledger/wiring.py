@@ -130,8 +130,13 @@ class Runtime:
     def worker(self) -> ProjectionWorker:
         listener = None
         if self.settings.is_postgres:
-            channel = f"{self.service.store.name}_events"
-            listener = Listener(self.settings.postgres_parts(), channel)
+            # The channel the library NOTIFYs on every insert into the events table.
+            channel = self.service.store.recorder.channel_name  # type: ignore[attr-defined]
+            conninfo = {
+                **self.settings.postgres_parts(),
+                "application_name": f"credledger-listen:{self.settings.database_schema}"[:63],
+            }
+            listener = Listener(conninfo, channel)
         worker = ProjectionWorker(self.projector, listener)
         self.service.store.after_save.append(worker.wake)
         return worker

@@ -154,7 +154,12 @@ class PostgresReadStore:
     kind = "postgres"
 
     def __init__(self, conninfo: dict[str, str], schema: str, max_size: int = 10) -> None:
-        kwargs = {**conninfo, "options": f"-c search_path={schema}"}
+        # Named, so operators (and tests) can tell these connections apart.
+        kwargs = {
+            **conninfo,
+            "options": f"-c search_path={schema}",
+            "application_name": f"credledger-reads:{schema}"[:63],
+        }
         self.pool = ConnectionPool(
             kwargs=kwargs,
             min_size=1,
