@@ -153,3 +153,34 @@ def test_successful_login_upgrades_a_hash_made_with_old_parameters(stack, client
     assert topics[-1].endswith("User.HashUpgraded")
     login(client, name, GOOD_PASSWORD)
     stronger.store.close()
+
+
+def test_five_wrong_codes_burn_the_reset_and_unknown_users_look_the_same(client):
+    headers, user_id, _ = _user(client)
+    grant = client.post(
+        f"/v1/users/{user_id}/password-reset", json={"delivery": "return"}, headers=headers
+    ).json()
+    wrong = "ZZZZZ9" if grant["code"] != "ZZZZZ9" else "ZZZZZ8"
+    codes = [
+        _password(client, user_id, {"newPassword": NEW, "verificationCode": wrong}).json()["code"]
+        for _ in range(5)
+    ]
+    assert codes == ["reset_code_invalid"] * 5
+    burned = _password(client, user_id, {"newPassword": NEW, "verificationCode": grant["code"]})
+    assert burned.json()["code"] == "reset_not_pending"
+    ghost = _password(
+        client,
+        "00000000-0000-4000-8000-000000000000",
+        {"newPassword": NEW, "verificationCode": wrong},
+    )
+    assert (ghost.status_code, ghost.json()) == (burned.status_code, burned.json())
+
+
+def test_password_paths_are_rate_limited_per_account_with_retry_after(stack):
+    with stack.client(rate_limit=3) as limited:
+        body = {"loginName": "nobody@nowhere", "password": "whatever-123"}
+        statuses = [limited.post("/v1/sessions", json=body).status_code for _ in range(4)]
+        assert statuses == [401, 401, 401, 429]
+        refused = limited.post("/v1/sessions", json=body)
+        assert refused.json()["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
