@@ -60,3 +60,18 @@ def test_worker_reconnects_after_its_connections_are_killed(postgres_stack):
         assert _wait_caught_up(projector, timeout=20)
     finally:
         worker.stop()
+
+
+def test_external_mode_readers_wait_for_the_worker_instead_of_projecting(stack):
+    from projections.queries import ReadModels
+
+    external = ReadModels(stack.runtime.read_store, stack.runtime.projector, in_process=False)
+    stack.runtime.projector.catch_up()
+    _write_something(stack.service)
+    assert external.fresh(timeout=0.2) is False  # no worker: nobody projects for the reader
+    worker = stack.runtime.worker()
+    worker.start()
+    try:
+        assert external.fresh(timeout=10) is True
+    finally:
+        worker.stop()
