@@ -46,3 +46,21 @@ def install_error_handlers(app: FastAPI, registry: DialectRegistry) -> None:
 
     for exc_type in (DomainError, RequestValidationError, HTTPException, Exception):
         app.add_exception_handler(exc_type, handle)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one dialect answers one problem: HTTP status and the vendor's own code."""
+
+    status: int
+    code: str | int
+    message: str | None = None  # the vendor's wording, when it has one
+
+
+def outcome_for(
+    problem: Problem, codes: dict[str, Outcome], rules: dict[str, Outcome] | None = None
+) -> Outcome:
+    """The dialect's answer: per policy rule where it has one, else per problem code."""
+    if rules and problem.violations:
+        return rules[problem.violations[0]]
+    return codes[problem.code]

@@ -38,6 +38,23 @@ class Problem:
     http_status: int | None = None  # only for framework errors (404/405/413) with no domain kind
 
 
+# Problems that do not come from the domain; every dialect maps these too.
+FRAMEWORK_CODES = (
+    "invalid_request",
+    "route_not_found",
+    "method_not_allowed",
+    "request_too_large",
+    "store_unavailable",
+    "internal",
+)
+
+
+def all_problem_codes() -> set[str]:
+    from domain.errors import all_domain_errors
+
+    return {cls.code for cls in all_domain_errors()} | set(FRAMEWORK_CODES)
+
+
 def problem_from(exc: Exception) -> Problem:
     if isinstance(exc, DomainError):
         return _from_domain(exc)

@@ -112,11 +112,11 @@ class Forbidden(DomainError):
 
 
 class UserNotFound(DomainError):
-    kind, code, message = Kind.NOT_FOUND, "not_found", "User not found"
+    kind, code, message = Kind.NOT_FOUND, "user_not_found", "User not found"
 
 
 class OrgNotFound(DomainError):
-    kind, code, message = Kind.NOT_FOUND, "not_found", "Organization not found"
+    kind, code, message = Kind.NOT_FOUND, "org_not_found", "Organization not found"
 
 
 class AliasTaken(DomainError):

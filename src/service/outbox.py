@@ -1,11 +1,13 @@
-"""Mail delivery for password resets: `log` (development) or `file:PATH`."""
+"""Mail delivery for password resets: `log` (development), `file:PATH` or `smtp://host:port`."""
 
 from __future__ import annotations
 
 import json
 import logging
+import smtplib
 import threading
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -44,9 +46,31 @@ class FileOutbox:
             handle.write(line + "\n")
 
 
+class SmtpOutbox:
+    """Plain SMTP to a relay (e.g. a local MTA that handles TLS and delivery)."""
+
+    def __init__(self, host: str, port: int, sender: str = "credledger@localhost") -> None:
+        self.host, self.port, self.sender = host, port, sender
+
+    def send(self, mail: Mail) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.sender, mail.to, mail.subject
+        message.set_content(mail.body)
+        with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+            smtp.send_message(message)
+        log.info(
+            "mail to %s sent via smtp://%s:%s: %s", mail.to, self.host, self.port, mail.subject
+        )
+
+
 def outbox_from_setting(setting: str) -> Outbox:
     if setting == "log":
         return LogOutbox()
     if setting.startswith("file:"):
         return FileOutbox(Path(setting.removeprefix("file:")))
-    raise ValueError(f"unsupported mail outbox {setting!r}: use 'log' or 'file:PATH'")
+    if setting.startswith("smtp://"):
+        host, _, port = setting.removeprefix("smtp://").rstrip("/").partition(":")
+        return SmtpOutbox(host or "127.0.0.1", int(port or 25))
+    raise ValueError(
+        f"unsupported mail outbox {setting!r}: use 'log', 'file:PATH' or 'smtp://host:port'"
+    )

@@ -92,8 +92,11 @@ class PasswordUseCases(Core):
         ctx: RequestContext,
         kept_session_id: str | None = None,
         wrong: type[DomainError] = InvalidCredentials,
+        revoke_others: bool | None = None,
     ) -> Details:
-        """The user proves the current password; a wrong one counts toward lockout."""
+        """The user proves the current password; a wrong one counts toward lockout.
+
+        Other sessions end per policy, or always/never when `revoke_others` says so."""
         current, new = password_input(current_password), password_input(new_password)
         cache = VerifyCache(self.hasher)
 
@@ -106,7 +109,10 @@ class PasswordUseCases(Core):
             org = self.org(user.org_id)
             self.check_new_password(org, user.username, new, cache, user)
             user.change_password(cache.hash(new), change_required, audit)
-            if org.policy.revoke_sessions_on_change:
+            revoke = (
+                org.policy.revoke_sessions_on_change if revoke_others is None else revoke_others
+            )
+            if revoke:
                 user.revoke_sessions(kept_session_id, audit)
             self.store.save(user)
             return Details.of(user, user.org_id)
@@ -140,6 +146,11 @@ class PasswordUseCases(Core):
             return Details.of(user, user.org_id)
 
         return self.retrying(attempt)
+
+    def actor_from_password(self, login_name: str, password: str, ctx: RequestContext) -> Actor:
+        """API-key style authentication (login name + password on every call)."""
+        user = self.check_password(self.login_name_finder(login_name), password, ctx)
+        return Actor(user.id, user.org_id, tuple(user.roles), None)
 
     def user_finder(self, user_id: UUID) -> UserFinder:
         return lambda: self.live_user(user_id)

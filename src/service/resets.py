@@ -16,6 +16,7 @@ import jwt
 from domain.errors import (
     DomainError,
     InvalidArgument,
+    OrgNotFound,
     ResetCodeExpired,
     ResetCodeInvalid,
     ResetNotPending,
@@ -82,6 +83,27 @@ class ResetUseCases(PasswordUseCases):
             issued.token_expires_at,
             issued.details,
         )
+
+    def send_reset_invitation(
+        self, tenant_alias: str, username: str, target_url: str, ctx: RequestContext
+    ) -> None:
+        """Mail `target_url` with `%LoginToken%` replaced; silent for unknown tenants/users."""
+        org_id = self.org_id_for_alias(tenant_alias)
+        user = self.find_user(org_id, username) if org_id else None
+        if user is None or not user.email:
+            return
+        issued = self.issue_reset(user.id, ctx.audit("invitation", "reset_token"), "email")
+        self.outbox.send(
+            Mail(
+                to=user.email,
+                subject="Set your password",
+                body=target_url.replace("%LoginToken%", issued.token),
+            )
+        )
+
+    def require_tenant(self, tenant_alias: str) -> None:
+        if self.org_id_for_alias(tenant_alias) is None:
+            raise OrgNotFound()
 
     def issue_reset(self, user_id: UUID, audit: dict[str, Any], delivery: str) -> IssuedReset:
         """Record a new pending reset (replacing any previous one) and return its secrets."""

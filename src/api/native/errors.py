@@ -24,7 +24,12 @@ KIND_STATUS = {
 }
 CODE_STATUS = {"account_locked": 423, "already_initialized": 409}
 # Problems that are not domain errors keep their own, narrower public code.
-PUBLIC_CODE = {"route_not_found": "not_found", "internal": "internal_error"}
+PUBLIC_CODE = {
+    "route_not_found": "not_found",
+    "user_not_found": "not_found",  # one code for "missing" and "outside your reach"
+    "org_not_found": "not_found",
+    "internal": "internal_error",
+}
 
 
 def render_native(problem: Problem) -> Response:
