@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import health
+from api import assure, health, horizon, kendox, lifepos, zitadel, zitadel_connect
 from api.dialects import Dialect, DialectRegistry, install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import MetricsMiddleware
@@ -29,9 +29,14 @@ def create_app(
     app.state.reads = reads
     app.state.rate_limiter = rate_limiter or RateLimiter(30)
     registry = DialectRegistry(default=NATIVE)
+    vendors = (lifepos, assure, kendox, horizon, zitadel, zitadel_connect)
+    for vendor in vendors:
+        registry.add(vendor.DIALECT)
     install_error_handlers(app, registry)
     app.add_middleware(BodySizeLimit, registry=registry)
     app.add_middleware(MetricsMiddleware)
     for router in (health.router, sessions.router, orgs.router, users.router, events.router):
         app.include_router(router)
+    for vendor in vendors:
+        app.include_router(vendor.router)
     return app

@@ -1,0 +1,85 @@
+"""The ZITADEL operations over the Connect protocol, as ZITADEL's own SDKs call them.
+
+Same operations and error table as the REST gateway (`api.zitadel`); only the request
+envelope (`userId` in the body) and the unary error shape `{code, message}` differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Field
+from starlette.responses import JSONResponse, Response
+
+from api.deps import ReadsDep, ServiceDep
+from api.dialects import Dialect
+from api.problems import Problem
+from api.zitadel import (
+    GRPC_NAMES,
+    Caller,
+    Ctx,
+    DetailsReply,
+    PasswordResetIn,
+    PasswordResetOut,
+    SetPasswordIn,
+    Strict,
+    _required,
+    _user_id,
+    get_user,
+    password_reset,
+    set_password,
+    unlock,
+    zitadel_error,
+)
+
+SERVICE = "/zitadel.user.v2.UserService"
+
+
+def render(problem: Problem) -> Response:
+    if problem.code == "route_not_found":
+        return JSONResponse({"code": "not_found", "message": "unknown procedure"}, 404)
+    status, grpc, error_id, message = zitadel_error(problem)
+    body = {"code": GRPC_NAMES.get(grpc, "unknown"), "message": f"{message} ({error_id})"}
+    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
+    return JSONResponse(body, status, headers=headers)
+
+
+DIALECT = Dialect("zitadel-connect", (SERVICE,), render)
+router = APIRouter(prefix=SERVICE, tags=["zitadel"])
+
+
+class UserRef(Strict):
+    userId: str = Field(min_length=1, max_length=200)
+
+
+class ConnectSetPasswordIn(SetPasswordIn, UserRef):
+    pass
+
+
+class ConnectPasswordResetIn(PasswordResetIn, UserRef):
+    pass
+
+
+@router.post("/SetPassword", summary="SetPassword (Connect)")
+def connect_set_password(
+    body: ConnectSetPasswordIn, caller: Caller, ctx: Ctx, service: ServiceDep
+) -> DetailsReply:
+    return set_password(service, caller, _user_id(body.userId), body, ctx)
+
+
+@router.post("/PasswordReset", summary="PasswordReset (Connect)")
+def connect_password_reset(
+    body: ConnectPasswordResetIn, caller: Caller, ctx: Ctx, service: ServiceDep
+) -> PasswordResetOut:
+    return password_reset(service, _required(caller), _user_id(body.userId), body, ctx)
+
+
+@router.post("/GetUserByID", summary="GetUserByID (Connect)")
+def connect_get_user(body: UserRef, caller: Caller, reads: ReadsDep) -> dict[str, Any]:
+    return get_user(reads, _required(caller), _user_id(body.userId))
+
+
+@router.post("/UnlockUser", summary="UnlockUser (Connect)")
+def connect_unlock(body: UserRef, caller: Caller, ctx: Ctx, service: ServiceDep) -> DetailsReply:
+    return unlock(service, _required(caller), _user_id(body.userId), ctx)
