@@ -53,10 +53,9 @@ class ServiceException(BaseModel):
 
 def render(problem: Problem) -> Response:
     outcome = outcome_for(problem, CODES, RULES)
-    text = problem.message
-    if problem.violations:
-        text = f"{problem.message}: {', '.join(problem.violations)}"
-    body = ServiceException(errorCode=int(outcome.code), message=f"{text} ({outcome.code})")
+    body = ServiceException(
+        errorCode=int(outcome.code), message=f"{problem.message} ({outcome.code})"
+    )
     headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
     return JSONResponse(body.model_dump(), outcome.status, headers=headers)
 
