@@ -58,3 +58,20 @@ def new_user(
     reply = client.post(f"/v1/orgs/{org_id}/users", json=body, headers=headers)
     assert reply.status_code == 201, reply.text
     return reply.json()["userId"], username
+
+
+def new_account(client: TestClient, policy: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An org with one user (with email) logged in; what dialect tests start from."""
+    headers = admin_headers(client)
+    org_id, alias = new_org(client, headers, policy)
+    user_id, username = new_user(client, headers, org_id, email=f"{unique('m')}@example.org")
+    token = login(client, f"{username}@{alias}", GOOD_PASSWORD)["token"]
+    return {
+        "admin": headers,
+        "org_id": org_id,
+        "alias": alias,
+        "user_id": user_id,
+        "username": username,
+        "login_name": f"{username}@{alias}",
+        "token": token,
+    }

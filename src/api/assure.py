@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import JSONResponse, Response
 
-from api.deps import NativeContextDep, ServiceDep
+from api.deps import LimiterDep, NativeContextDep, ServiceDep, limit_password_attempts
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
 from domain.errors import InvalidArgument, InvalidCredentials
@@ -116,9 +116,14 @@ class ChangePasswordOut(BaseModel):
     responses={code: {"model": AssureFailure} for code in (400, 401, 403, 429, 500)},
 )
 def execute_change_password(
-    body: ChangePasswordIn, service: ServiceDep, native: NativeContextDep
+    body: ChangePasswordIn,
+    service: ServiceDep,
+    native: NativeContextDep,
+    limiter: LimiterDep,
+    request: Request,
 ) -> ChangePasswordOut:
     """`Username` (a login name) and `OldPassword` authenticate: no session needed."""
+    limit_password_attempts(limiter, request, body.Username)
     if body.NewPassword != body.RepeatNewPassword:
         raise InvalidArgument("RepeatNewPassword", "does not match NewPassword")
     ctx = RequestContext("assure", native.client)

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
-from api.deps import ServiceDep, bearer_token, client_metadata
+from api.deps import (
+    LimiterDep,
+    ServiceDep,
+    bearer_token,
+    client_metadata,
+    limit_password_attempts,
+)
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
 from domain.errors import (
@@ -101,10 +107,12 @@ def horizon_caller(
     request: Request,
     service: ServiceDep,
     ctx: Annotated[RequestContext, Depends(horizon_context)],
+    limiter: LimiterDep,
 ) -> Actor:
     """X-API-ID (login name) + X-API-KEY (password) on every call, or a bearer session."""
     api_id, api_key = request.headers.get("x-api-id"), request.headers.get("x-api-key")
     if api_id and api_key:
+        limit_password_attempts(limiter, request, api_id)
         return service.actor_from_password(api_id, api_key, ctx)
     token = bearer_token(request)
     if token is None:

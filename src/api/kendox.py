@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
-from api.deps import NativeContextDep, ServiceDep
+from api.deps import LimiterDep, NativeContextDep, ServiceDep, limit_password_attempts
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
 from service.context import RequestContext
@@ -92,18 +92,28 @@ def _ctx(native: RequestContext) -> RequestContext:
 
 @router.post("/SendPasswordResetInvitation", responses=ERRORS)
 def send_password_reset_invitation(
-    body: InvitationIn, service: ServiceDep, native: NativeContextDep
+    body: InvitationIn,
+    service: ServiceDep,
+    native: NativeContextDep,
+    limiter: LimiterDep,
+    request: Request,
 ) -> Empty:
     """Mails `targetURL` with `%LoginToken%` replaced; `{}` for every well-formed request."""
+    limit_password_attempts(limiter, request, f"{body.user}@{body.tenantName}")
     service.send_reset_invitation(body.tenantName, body.user, body.targetURL, _ctx(native))
     return Empty()
 
 
 @router.post("/SetPasswordWithToken", responses=ERRORS)
 def set_password_with_token(
-    body: SetPasswordWithTokenIn, service: ServiceDep, native: NativeContextDep
+    body: SetPasswordWithTokenIn,
+    service: ServiceDep,
+    native: NativeContextDep,
+    limiter: LimiterDep,
+    request: Request,
 ) -> Empty:
     """Single-use signed token from the invitation; works while locked, and unlocks."""
+    limit_password_attempts(limiter, request, f"token@{body.tenantName}")
     service.require_tenant(body.tenantName)
     service.complete_reset_with_token(
         body.token, body.newPassword, _ctx(native), tenant_alias=body.tenantName

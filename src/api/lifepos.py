@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
 from api.bodies import parse_json
-from api.deps import ActorDep, ServiceDep, client_metadata
+from api.deps import ActorDep, LimiterDep, ServiceDep, client_metadata, limit_password_attempts
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
 from domain.errors import (
@@ -139,8 +139,11 @@ def set_credentials(
     ctx: Annotated[RequestContext, Depends(lifepos_context)],
     body: Annotated[SetCredentials, Depends(set_credentials_body)],
     service: ServiceDep,
+    limiter: LimiterDep,
+    request: Request,
 ) -> TokenReply:
     """Changes the caller's password; returns a fresh token and ends the other sessions."""
+    limit_password_attempts(limiter, request, str(actor.user_id))
     org_id = _org_id(org_guid)
     if org_id != actor.org_id:
         if service.load(Organization, org_id) is None:

@@ -13,7 +13,14 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import JSONResponse, Response
 
-from api.deps import ReadsDep, ServiceDep, bearer_token, client_metadata
+from api.deps import (
+    LimiterDep,
+    ReadsDep,
+    ServiceDep,
+    bearer_token,
+    client_metadata,
+    limit_password_attempts,
+)
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
 from api.timefmt import rfc3339
@@ -270,33 +277,36 @@ def _required(caller: Actor | None) -> Actor:
     return caller
 
 
-@router.post("/users/{userId}/password", summary="SetPassword", responses=ERRORS)
+@router.post("/users/{user_id}/password", summary="SetPassword", responses=ERRORS)
 def rest_set_password(
-    userId: str,
+    user_id: str,
     body: SetPasswordIn,
     caller: Caller,
     ctx: Ctx,
-    service: ServiceDep,  # noqa: N803
+    service: ServiceDep,
+    limiter: LimiterDep,
+    request: Request,
 ) -> DetailsReply:
-    return set_password(service, caller, _user_id(userId), body, ctx)
+    limit_password_attempts(limiter, request, user_id)
+    return set_password(service, caller, _user_id(user_id), body, ctx)
 
 
-@router.post("/users/{userId}/password_reset", summary="PasswordReset", responses=ERRORS)
+@router.post("/users/{user_id}/password_reset", summary="PasswordReset", responses=ERRORS)
 def rest_password_reset(
-    userId: str,
+    user_id: str,
     body: PasswordResetIn,
     caller: Caller,
     ctx: Ctx,
-    service: ServiceDep,  # noqa: N803
+    service: ServiceDep,
 ) -> PasswordResetOut:
-    return password_reset(service, _required(caller), _user_id(userId), body, ctx)
+    return password_reset(service, _required(caller), _user_id(user_id), body, ctx)
 
 
-@router.get("/users/{userId}", summary="GetUserByID", responses=ERRORS)
-def rest_get_user(userId: str, caller: Caller, reads: ReadsDep) -> dict[str, Any]:  # noqa: N803
-    return get_user(reads, _required(caller), _user_id(userId))
+@router.get("/users/{user_id}", summary="GetUserByID", responses=ERRORS)
+def rest_get_user(user_id: str, caller: Caller, reads: ReadsDep) -> dict[str, Any]:
+    return get_user(reads, _required(caller), _user_id(user_id))
 
 
-@router.post("/users/{userId}/unlock", summary="UnlockUser", responses=ERRORS)
-def rest_unlock(userId: str, caller: Caller, ctx: Ctx, service: ServiceDep) -> DetailsReply:  # noqa: N803
-    return unlock(service, _required(caller), _user_id(userId), ctx)
+@router.post("/users/{user_id}/unlock", summary="UnlockUser", responses=ERRORS)
+def rest_unlock(user_id: str, caller: Caller, ctx: Ctx, service: ServiceDep) -> DetailsReply:
+    return unlock(service, _required(caller), _user_id(user_id), ctx)

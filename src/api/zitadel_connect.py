@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import Field
 from starlette.responses import JSONResponse, Response
 
-from api.deps import ReadsDep, ServiceDep
+from api.deps import LimiterDep, ReadsDep, ServiceDep, limit_password_attempts
 from api.dialects import Dialect
 from api.problems import Problem
 from api.zitadel import (
@@ -63,8 +63,14 @@ class ConnectPasswordResetIn(PasswordResetIn, UserRef):
 
 @router.post("/SetPassword", summary="SetPassword (Connect)")
 def connect_set_password(
-    body: ConnectSetPasswordIn, caller: Caller, ctx: Ctx, service: ServiceDep
+    body: ConnectSetPasswordIn,
+    caller: Caller,
+    ctx: Ctx,
+    service: ServiceDep,
+    limiter: LimiterDep,
+    request: Request,
 ) -> DetailsReply:
+    limit_password_attempts(limiter, request, body.userId)
     return set_password(service, caller, _user_id(body.userId), body, ctx)
 
 
