@@ -56,7 +56,10 @@ class ResetUseCases(PasswordUseCases):
         delivery: str,
         ctx: RequestContext,
         allow_self: bool = False,
+        link_template: str | None = None,
     ) -> ResetGrant:
+        """One pending reset; `email` mails the code and token (and a link from the
+        template, with ZITADEL's `{{.UserID}}`, `{{.Code}}`, `{{.OrgID}}` filled in)."""
         if delivery not in DELIVERIES:
             raise InvalidArgument("delivery", "must be 'return' or 'email'")
         if not (allow_self and actor.user_id == user_id):
@@ -66,12 +69,13 @@ class ResetUseCases(PasswordUseCases):
             raise InvalidArgument("delivery", "the user has no email address")
         issued = self.issue_reset(user_id, ctx.audit(str(actor.user_id), "admin"), delivery)
         if delivery == "email":
+            body = f"Your verification code is {issued.code}.\nReset token: {issued.token}\n"
+            if link_template:
+                link = link_template.replace("{{.UserID}}", str(user_id))
+                link = link.replace("{{.Code}}", issued.code)
+                body += "Link: " + link.replace("{{.OrgID}}", str(issued.user.org_id)) + "\n"
             self.outbox.send(
-                Mail(
-                    to=issued.user.email or "",
-                    subject="Your password reset",
-                    body=f"Your verification code is {issued.code}.\nReset token: {issued.token}\n",
-                )
+                Mail(to=issued.user.email or "", subject="Your password reset", body=body)
             )
             return ResetGrant(
                 None, issued.code_expires_at, None, issued.token_expires_at, issued.details
