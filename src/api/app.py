@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from api import assure, health, horizon, kendox, lifepos, zitadel, zitadel_connect
@@ -39,4 +41,27 @@ def create_app(
         app.include_router(router)
     for vendor in vendors:
         app.include_router(vendor.router)
+    _document_real_errors(app)
     return app
+
+
+def _document_real_errors(app: FastAPI) -> None:
+    """FastAPI documents a 422 `HTTPValidationError` on every route; no route here answers
+    with it (each dialect renders its own), so the document drops it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                framework = operation.get("responses", {}).get("422", {})
+                if "HTTPValidationError" in str(framework):
+                    del operation["responses"]["422"]
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

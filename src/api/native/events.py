@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, ReadsDep
-from api.native.schemas import FeedOut, feed_item
+from api.native.schemas import PROBLEM_RESPONSES, FeedOut, feed_item
 
-router = APIRouter(prefix="/v1", tags=["native"])
+router = APIRouter(prefix="/v1", tags=["native"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/events")

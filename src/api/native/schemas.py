@@ -178,3 +178,20 @@ class ProblemOut(BaseModel):
     code: str
     violations: list[str] | None = None
     errors: list[dict[str, str]] | None = None
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {"application/problem+json": {"schema": ProblemOut.model_json_schema()}},
+    }
+    for status, description in (
+        (400, "invalid request or password policy"),
+        (401, "not authenticated"),
+        (403, "role missing in the caller's org"),
+        (404, "not found or outside the caller's reach"),
+        (409, "alias or username taken"),
+        (423, "account locked"),
+        (429, "rate limited"),
+    )
+}

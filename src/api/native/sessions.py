@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from api.deps import ActorDep, LimiterDep, NativeContextDep, ServiceDep, limit_password_attempts
-from api.native.schemas import SessionIn, SessionOut
+from api.native.schemas import PROBLEM_RESPONSES, SessionIn, SessionOut
 from api.timefmt import rfc3339
 
-router = APIRouter(prefix="/v1", tags=["native"])
+router = APIRouter(prefix="/v1", tags=["native"], responses=PROBLEM_RESPONSES)
 
 
 @router.post("/sessions", status_code=201)
