@@ -111,8 +111,24 @@ def render(problem: Problem) -> Response:
 PREFIX = "/v2"
 DIALECT = Dialect("zitadel", (PREFIX,), render)
 router = APIRouter(prefix=PREFIX, tags=["zitadel"])
+
+
+class ErrorDetail(BaseModel):
+    type_: str = Field(alias="@type")
+    id: str
+    message: str
+
+
+class ZitadelError(BaseModel):
+    """The gRPC-gateway status body."""
+
+    code: int
+    message: str
+    details: list[ErrorDetail]
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": "gRPC-gateway error"} for code in (400, 401, 403, 404, 429, 500)
+    code: {"model": ZitadelError} for code in (400, 401, 403, 404, 429, 500)
 }
 
 

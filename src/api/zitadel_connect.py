@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import Field
+from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from api.deps import LimiterDep, ReadsDep, ServiceDep, limit_password_attempts
@@ -45,8 +45,19 @@ def render(problem: Problem) -> Response:
     return JSONResponse(body, status, headers=headers)
 
 
+class ConnectError(BaseModel):
+    """Connect's unary error: snake_case code, message ending in the error id."""
+
+    code: str
+    message: str
+
+
 DIALECT = Dialect("zitadel-connect", (SERVICE,), render)
-router = APIRouter(prefix=SERVICE, tags=["zitadel"])
+router = APIRouter(
+    prefix=SERVICE,
+    tags=["zitadel"],
+    responses={code: {"model": ConnectError} for code in (400, 401, 403, 404, 429, 500)},
+)
 
 
 class UserRef(Strict):
