@@ -68,8 +68,7 @@ def render(problem: Problem) -> Response:
     else:
         errors = [{FIELDS.get(i.field, i.field): i.message} for i in problem.field_issues]
     body = AssureFailure(message=outcome.message or problem.message, errors=errors)
-    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
-    return JSONResponse(body.model_dump(), outcome.status, headers=headers)
+    return JSONResponse(body.model_dump(), outcome.status, headers=problem.retry_headers)
 
 
 PREFIX = "/api/core"

@@ -68,11 +68,7 @@ class HorizonProblem(BaseModel):
 
 def render(problem: Problem) -> Response:
     outcome = outcome_for(problem, CODES)
-    detail = None
-    if problem.violations:
-        detail = "Violated rules: " + ", ".join(problem.violations)
-    elif problem.field_issues:
-        detail = "; ".join(f"{i.field}: {i.message}" for i in problem.field_issues)
+    detail = problem.explanation()
     body = HorizonProblem(
         error=str(outcome.code),
         message=outcome.message or problem.message,
@@ -80,9 +76,11 @@ def render(problem: Problem) -> Response:
         detail=detail,
         status=outcome.status,
     )
-    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
     return JSONResponse(
-        body.model_dump(), outcome.status, headers=headers, media_type="application/problem+json"
+        body.model_dump(),
+        outcome.status,
+        headers=problem.retry_headers,
+        media_type="application/problem+json",
     )
 
 

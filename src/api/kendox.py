@@ -56,8 +56,7 @@ def render(problem: Problem) -> Response:
     body = ServiceException(
         errorCode=int(outcome.code), message=f"{problem.message} ({outcome.code})"
     )
-    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
-    return JSONResponse(body.model_dump(), outcome.status, headers=headers)
+    return JSONResponse(body.model_dump(), outcome.status, headers=problem.retry_headers)
 
 
 PREFIX = "/InfoShare/Json/Authentication"

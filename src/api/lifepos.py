@@ -79,14 +79,9 @@ class LifeposError(BaseModel):
 
 def render(problem: Problem) -> Response:
     outcome = outcome_for(problem, CODES)
-    info = None
-    if problem.violations:
-        info = "Violated password rules: " + ", ".join(problem.violations)
-    elif problem.field_issues:
-        info = "; ".join(f"{i.field}: {i.message}" for i in problem.field_issues)
+    info = problem.explanation()
     body = LifeposError(code=str(outcome.code), message=problem.message, info=info)
-    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
-    return JSONResponse(body.model_dump(), outcome.status, headers=headers)
+    return JSONResponse(body.model_dump(), outcome.status, headers=problem.retry_headers)
 
 
 DIALECT = Dialect("lifepos", ("/orgs",), render)

@@ -37,6 +37,19 @@ class Problem:
     locked_until: datetime | None = None
     http_status: int | None = None  # only for framework errors (404/405/413) with no domain kind
 
+    @property
+    def retry_headers(self) -> dict[str, str] | None:
+        """`Retry-After` for rate limits, in every dialect."""
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else None
+
+    def explanation(self) -> str | None:
+        """The violated rules or the field issues, in words; None when there are neither."""
+        if self.violations:
+            return "Violated rules: " + ", ".join(self.violations)
+        if self.field_issues:
+            return "; ".join(f"{i.field}: {i.message}" for i in self.field_issues)
+        return None
+
 
 # Problems that do not come from the domain; every dialect maps these too.
 FRAMEWORK_CODES = (

@@ -104,8 +104,7 @@ def render(problem: Problem) -> Response:
              "message": message}
         ],
     }  # fmt: skip
-    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
-    return JSONResponse(body, status, headers=headers)
+    return JSONResponse(body, status, headers=problem.retry_headers)
 
 
 PREFIX = "/v2"

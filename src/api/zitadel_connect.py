@@ -41,8 +41,7 @@ def render(problem: Problem) -> Response:
         return JSONResponse({"code": "not_found", "message": "unknown procedure"}, 404)
     status, grpc, error_id, message = zitadel_error(problem)
     body = {"code": GRPC_NAMES.get(grpc, "unknown"), "message": f"{message} ({error_id})"}
-    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
-    return JSONResponse(body, status, headers=headers)
+    return JSONResponse(body, status, headers=problem.retry_headers)
 
 
 class ConnectError(BaseModel):

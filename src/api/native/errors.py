@@ -39,7 +39,7 @@ def render_native(problem: Problem) -> Response:
         "type": f"urn:credledger:problem:{code}",
         "title": problem.message,
         "status": status,
-        "detail": _detail(problem),
+        "detail": problem.explanation() or problem.message,
         "code": code,
     }
     if problem.violations:
@@ -48,13 +48,6 @@ def render_native(problem: Problem) -> Response:
         body["errors"] = [{"field": i.field, "message": i.message} for i in problem.field_issues]
     if problem.locked_until is not None:
         body["lockedUntil"] = rfc3339(problem.locked_until)
-    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
-    return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
-
-
-def _detail(problem: Problem) -> str:
-    if problem.violations:
-        return "Violated rules: " + ", ".join(problem.violations)
-    if problem.field_issues:
-        return "; ".join(f"{i.field}: {i.message}" for i in problem.field_issues)
-    return problem.message
+    return JSONResponse(
+        body, status, headers=problem.retry_headers, media_type="application/problem+json"
+    )
