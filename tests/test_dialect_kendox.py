@@ -167,3 +167,20 @@ def test_rate_limited_is_429_10168(stack, client):
     with stack.client(rate_limit=1) as limited:
         _set(limited, account["alias"], "x")
         _error(_set(limited, account["alias"], "x"), 429, 10168)
+
+
+def test_identity_and_reused_passwords_are_10169(client, inbox):
+    account = new_account(client)
+    _invite(client, account)
+    _error(
+        _set(client, account["alias"], _token_from(inbox), account["username"] + "-Xy9!"),
+        400,
+        10169,
+    )
+    client.post(
+        f"/v1/users/{account['user_id']}/password",
+        json={"newPassword": NEW},
+        headers=account["admin"],
+    )
+    _invite(client, account)
+    _error(_set(client, account["alias"], _token_from(inbox), GOOD_PASSWORD), 400, 10169)
