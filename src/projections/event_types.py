@@ -59,8 +59,12 @@ def audit_of(event: DomainEvent) -> dict[str, Any]:
     }
 
 
+# One encoder, built once: `json.dumps` with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def _nested_events(aggregate: type) -> tuple[type, ...]:
