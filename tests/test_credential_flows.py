@@ -184,3 +184,28 @@ def test_password_paths_are_rate_limited_per_account_with_retry_after(stack):
         refused = limited.post("/v1/sessions", json=body)
         assert refused.json()["code"] == "rate_limited"
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+def test_logout_ends_the_session(client):
+    _, user_id, name = _user(client)
+    token = login(client, name, GOOD_PASSWORD)["token"]
+    assert client.delete("/v1/sessions/current", headers=bearer(token)).status_code == 204
+    after = client.get(f"/v1/users/{user_id}", headers=bearer(token))
+    assert (after.status_code, after.json()["code"]) == (401, "session_invalid")
+
+
+def test_sessions_expire_after_the_configured_minutes(stack, client):
+    _, user_id, name = _user(client)
+    session = login(client, name, GOOD_PASSWORD)
+    assert session["expiresAt"].endswith("Z")
+    stack.clock.advance(minutes=719)
+    assert client.get(f"/v1/users/{user_id}", headers=bearer(session["token"])).status_code == 200
+    stack.clock.advance(minutes=2)
+    expired = client.get(f"/v1/users/{user_id}", headers=bearer(session["token"]))
+    assert (expired.status_code, expired.json()["code"]) == (401, "session_invalid")
+
+
+def test_metrics_count_requests_by_route_template(client):
+    client.get("/healthz")
+    text = client.get("/metrics").text
+    assert 'credledger_http_requests_total{method="GET",route="/healthz",status="200"}' in text
