@@ -151,7 +151,12 @@ def test_successful_login_upgrades_a_hash_made_with_old_parameters(stack, client
     assert ",t=2," in new_hash and new_hash != old_hash
     topics = [e.topic for e in stack.service.store.recorder.select_events(UUID(user_id))]
     assert topics[-1].endswith("User.HashUpgraded")
-    login(client, name, GOOD_PASSWORD)
+    session = login(client, name, GOOD_PASSWORD)
+    history = client.get(f"/v1/users/{user_id}/history", headers=bearer(session["token"])).json()
+    upgraded = [e for e in history["events"] if e["type"] == "user.password.hash.upgraded"]
+    assert [(e["actor"], e["method"], e["dialect"]) for e in upgraded] == [
+        (user_id, "self", "native")
+    ]
     stronger.store.close()
 
 

@@ -98,6 +98,7 @@ class User(Aggregate):
         """Same password, re-hashed with the current parameters after a successful check."""
 
         password_hash: str
+        audit: Audit  # the login that triggered it: who, through which API
 
         def apply(self, user: User) -> None:
             user.password_hash = self.password_hash
@@ -236,8 +237,8 @@ class User(Aggregate):
             audit=audit,
         )
 
-    def upgrade_hash(self, password_hash: str) -> None:
-        self.trigger_event(self.HashUpgraded, password_hash=password_hash)
+    def upgrade_hash(self, password_hash: str, audit: Audit | None = None) -> None:
+        self.trigger_event(self.HashUpgraded, password_hash=password_hash, audit=audit or {})
 
     def record_failed_check(
         self, max_failed_attempts: int, locked_until: datetime | None, audit: Audit

@@ -76,7 +76,7 @@ class PasswordUseCases(Core):
             audit = ctx.audit(str(user.id), "self")
             user.record_successful_check(audit)
             if user.password_hash and self.hasher.needs_rehash(user.password_hash):
-                user.upgrade_hash(cache.hash(password))
+                user.upgrade_hash(cache.hash(password), audit)
             extras = after_success(user) if after_success else []
             self.store.save(user, *extras)
             return user
