@@ -13,6 +13,7 @@ from uuid import UUID
 
 from credledger.settings import Settings
 from credledger.wiring import Runtime, build_runtime
+from domain.user import User
 from projections.audit import replay_history
 from projections.rebuild import rebuild
 from projections.status import status
@@ -122,13 +123,13 @@ def _verify(runtime: Runtime, _: argparse.Namespace) -> int:
 def _history(runtime: Runtime, args: argparse.Namespace) -> int:
     service = runtime.service
     try:
-        user_id = UUID(args.login_name)
+        user = service.load(User, UUID(args.login_name))  # removed users keep their history
     except ValueError:
         user = service.user_by_login_name(args.login_name)
-        if user is None:
-            print(f"credledger: no user {args.login_name!r}", file=sys.stderr)
-            return 1
-        user_id = user.id
+    if user is None:
+        print(f"credledger: no user {args.login_name!r}", file=sys.stderr)
+        return 1
+    user_id = user.id
     entries = replay_history(service.store, user_id)
     if args.json:
         print(json.dumps({"userId": str(user_id), "events": [e.as_json() for e in entries]}))

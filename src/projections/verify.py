@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
+
+from eventsourcing.persistence import Notification
 
 from domain.organization import Organization
 from domain.user import User
-from projections.event_types import STABLE_TYPES, iso
+from projections.event_types import STABLE_TYPES, audit_of, iso, stable_type
 from projections.projector import Projector
 from projections.queries import ReadModels
 
@@ -26,15 +29,13 @@ class VerifyReport:
     drift: list[str] = field(default_factory=list)
 
 
-def _scan(projector: Projector, head: int) -> Iterator[tuple[int, UUID, str]]:
+def _scan(projector: Projector, head: int) -> Iterator[Notification]:
     after = 0
     while after < head:
         page = projector.read_batch(after, PAGE)
         if not page:
             return
-        for n in page:
-            if n.id <= head:
-                yield n.id, n.originator_id, n.topic
+        yield from (n for n in page if n.id <= head)
         after = page[-1].id
 
 
@@ -44,20 +45,22 @@ def verify(projector: Projector, models: ReadModels) -> VerifyReport:
     users: set[UUID] = set()
     orgs: set[UUID] = set()
     history: dict[str, list[int]] = defaultdict(list)
-    for position, originator, topic in _scan(projector, head):
-        if topic.startswith(USER_PREFIX):
-            users.add(originator)
-        elif topic.startswith(ORG_PREFIX):
-            orgs.add(originator)
-        if topic in CREDENTIAL_TOPICS:
-            history[str(originator)].append(position)
+    contents: dict[int, tuple[Any, ...]] = {}
+    for n in _scan(projector, head):
+        if n.topic.startswith(USER_PREFIX):
+            users.add(n.originator_id)
+        elif n.topic.startswith(ORG_PREFIX):
+            orgs.add(n.originator_id)
+        if n.topic in CREDENTIAL_TOPICS:
+            history[str(n.originator_id)].append(n.id)
+            contents[n.id] = _history_content(projector.events.mapper.to_domain_event(n))
     report = VerifyReport(users=len(users), orgs=len(orgs))
     repository = projector.events.repository
     for user_id in sorted(users, key=str):
         report.drift += _user_drift(repository.get(user_id), models)
     for org_id in sorted(orgs, key=str):
         report.drift += _org_drift(repository.get(org_id), models)
-    report.drift += _history_drift(history, models, report, head)
+    report.drift += _history_drift(history, contents, models, report, head)
     return report
 
 
@@ -109,18 +112,46 @@ def _org_drift(org: Organization, models: ReadModels) -> list[str]:
     ]
 
 
+HISTORY_FIELDS = ("sequence", "type", "occurred_at", "actor", "method", "dialect", "client")
+
+
+def _history_content(event: Any) -> tuple[Any, ...]:
+    audit = audit_of(event)
+    return (
+        event.originator_version,
+        stable_type(event),
+        iso(event.timestamp),
+        audit["actor"],
+        audit["method"],
+        audit["dialect"],
+        audit["client"],
+    )
+
+
 def _history_drift(
-    expected: dict[str, list[int]], models: ReadModels, report: VerifyReport, head: int
+    expected: dict[str, list[int]],
+    contents: dict[int, tuple[Any, ...]],
+    models: ReadModels,
+    report: VerifyReport,
+    head: int,
 ) -> list[str]:
     actual: dict[str, list[int]] = defaultdict(list)
+    drift = []
     after = 0
     while page := models.feed(after, PAGE):
         for row in page:
             if row.position <= head:
                 actual[row.user_id or row.org_id].append(row.position)
                 report.history_rows += 1
+                event = contents.get(row.position)
+                if event is not None:
+                    drift += [
+                        f"history row {row.position}: {name} is {getattr(row, name)!r}, "
+                        f"the event says {value!r}"
+                        for name, value in zip(HISTORY_FIELDS, event, strict=True)
+                        if getattr(row, name) != value
+                    ]
         after = page[-1].position
-    drift = []
     for subject in sorted(set(expected) | set(actual)):
         if expected.get(subject, []) != actual.get(subject, []):
             drift.append(
