@@ -404,3 +404,12 @@ def test_the_feed_refuses_limits_beyond_1000_and_bad_positions(client):
         reply = client.get(f"/v1/events?{query}", headers=headers)
         assert _problem(reply) == (400, "invalid_request"), query
         assert reply.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_org_admin_without_the_auditor_role_may_not_read_the_feed(client):
+    headers = admin_headers(client)
+    org_id, alias = new_org(client, headers)
+    _, admin = new_user(client, headers, org_id, roles=["admin"])
+    admin_token = login(client, f"{admin}@{alias}", GOOD_PASSWORD)["token"]
+    refused = client.get("/v1/events", headers=bearer(admin_token))
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from domain.errors import Forbidden, OrgNotFound, UserNotFound
 from projections.queries import HistoryRow, ReadModels, UserRow
-from service.context import Actor
+from service.context import AUDITOR, Actor
 from service.core import Clock, utc_now
 from service.results import Details, OrgView, UserView
 
@@ -90,8 +90,8 @@ class ReadService:
         return [_item(r) for r in self.models.history(str(user_id))]
 
     def feed(self, actor: Actor, after: int, limit: int) -> list[HistoryItem]:
-        """Instance admins see every org; auditors and admins their own."""
-        if not actor.can_audit(actor.org_id):
+        """Instance admins see every org; auditors their own (CONTRACTS §2: not plain admins)."""
+        if not (actor.is_instance_admin or AUDITOR in actor.roles):
             raise Forbidden()
         self.models.fresh()
         org = None if actor.is_instance_admin else str(actor.org_id)

@@ -19,7 +19,7 @@ def feed(
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> FeedOut:
-    """Auditors see their own org; instance admins every org. Page with `nextAfter`."""
+    """Auditors see their own org, instance admins every org. Page with `nextAfter`."""
     items = reads.feed(actor, after, limit)
     return FeedOut(
         events=[feed_item(i) for i in items],
