@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -10,6 +11,8 @@ from fastapi.testclient import TestClient
 from tests.conftest import ADMIN_PASSWORD
 
 GOOD_PASSWORD = "violet-Lantern-42-harbor"
+PROBLEM_JSON = "application/problem+json"
+RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
 def unique(prefix: str = "t") -> str:
@@ -60,12 +63,13 @@ def new_user(
     return reply.json()["userId"], username
 
 
-def new_account(client: TestClient, policy: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An org with one user (with email) logged in; what dialect tests start from."""
+def new_org_user(
+    client: TestClient, policy: dict[str, Any] | None = None, **user: Any
+) -> dict[str, Any]:
+    """A fresh org (with `policy`) holding one user (`user` as for `new_user`)."""
     headers = admin_headers(client)
     org_id, alias = new_org(client, headers, policy)
-    user_id, username = new_user(client, headers, org_id, email=f"{unique('m')}@example.org")
-    token = login(client, f"{username}@{alias}", GOOD_PASSWORD)["token"]
+    user_id, username = new_user(client, headers, org_id, **user)
     return {
         "admin": headers,
         "org_id": org_id,
@@ -73,5 +77,11 @@ def new_account(client: TestClient, policy: dict[str, Any] | None = None) -> dic
         "user_id": user_id,
         "username": username,
         "login_name": f"{username}@{alias}",
-        "token": token,
     }
+
+
+def new_account(client: TestClient, policy: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An org with one user (with email) logged in; what dialect tests start from."""
+    account = new_org_user(client, policy, email=f"{unique('m')}@example.org")
+    account["token"] = login(client, account["login_name"], GOOD_PASSWORD)["token"]
+    return account

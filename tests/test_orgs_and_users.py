@@ -3,7 +3,6 @@ uniqueness, removal, read shapes, and who may do what."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +11,8 @@ import pytest
 
 from tests.api_helpers import (
     GOOD_PASSWORD,
+    PROBLEM_JSON,
+    RFC3339_Z,
     admin_headers,
     bearer,
     login,
@@ -20,8 +21,6 @@ from tests.api_helpers import (
     unique,
 )
 
-PROBLEM_JSON = "application/problem+json"
-RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 OTHER_PASSWORD = "Amber-Quarry-17-meadow"
 
 USER_FIELDS = {

@@ -4,30 +4,23 @@ session revocation, and the rehash of outdated argon2 parameters on login."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from uuid import UUID
 
-from tests.api_helpers import GOOD_PASSWORD, admin_headers, bearer, login, new_org, new_user
+from tests.api_helpers import (
+    GOOD_PASSWORD,
+    PROBLEM_JSON,
+    RFC3339_Z,
+    bearer,
+    login,
+    new_user,
+)
+from tests.api_helpers import new_org_user as _account
 
-PROBLEM_JSON = "application/problem+json"
-RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 NEW = "fresh-Orchid-77-meadow"
 NEWER = "quiet-Harbor-15-lantern"
 WRONG = "wrong-Current-31-pebble"
 LOCK_AFTER_3 = {"maxFailedAttempts": 3, "lockoutMinutes": 0}
-
-
-def _account(client: Any, policy: dict[str, Any] | None = None, **user: Any) -> dict[str, Any]:
-    headers = admin_headers(client)
-    org_id, alias = new_org(client, headers, policy)
-    user_id, username = new_user(client, headers, org_id, **user)
-    return {
-        "admin": headers,
-        "org_id": org_id,
-        "user_id": user_id,
-        "login_name": f"{username}@{alias}",
-    }
 
 
 def _password(client: Any, user_id: str, body: dict[str, Any], headers: dict[str, str]) -> Any:

@@ -15,6 +15,7 @@ from domain.errors import InvalidArgument
 from domain.policy import PasswordPolicy
 from tests.api_helpers import (
     GOOD_PASSWORD,
+    PROBLEM_JSON,
     admin_headers,
     bearer,
     login,
@@ -22,8 +23,6 @@ from tests.api_helpers import (
     new_user,
     unique,
 )
-
-PROBLEM_JSON = "application/problem+json"
 
 # Passwords that pass every default rule and every composition rule.
 P0 = "Violet-Lantern-42-harbor"

@@ -17,34 +17,23 @@ import pytest
 from service.outbox import Mail
 from tests.api_helpers import (
     GOOD_PASSWORD,
-    admin_headers,
+    PROBLEM_JSON,
+    RFC3339_Z,
     bearer,
     login,
-    new_org,
     new_user,
     unique,
 )
+from tests.api_helpers import (
+    new_org_user as _account,
+)
 
-PROBLEM_JSON = "application/problem+json"
-RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 CODE_PATTERN = re.compile(r"^[A-Z0-9]{6}$")
 NEW = "fresh-Orchid-77-meadow"
 NEWER = "quiet-Harbor-15-lantern"
 WRONG = "wrong-Current-31-pebble"
 UNKNOWN_USER = "00000000-0000-4000-8000-000000000000"
 LOCK_AFTER_3 = {"maxFailedAttempts": 3, "lockoutMinutes": 0}
-
-
-def _account(client: Any, policy: dict[str, Any] | None = None, **user: Any) -> dict[str, Any]:
-    headers = admin_headers(client)
-    org_id, alias = new_org(client, headers, policy)
-    user_id, username = new_user(client, headers, org_id, **user)
-    return {
-        "admin": headers,
-        "org_id": org_id,
-        "user_id": user_id,
-        "login_name": f"{username}@{alias}",
-    }
 
 
 def _request(client: Any, account: dict[str, Any], delivery: str = "return") -> dict[str, Any]:

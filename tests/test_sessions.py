@@ -4,40 +4,26 @@ logout, expiry and the `changeRequired` flag."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from tests.api_helpers import (
     GOOD_PASSWORD,
-    admin_headers,
+    PROBLEM_JSON,
+    RFC3339_Z,
     bearer,
     login,
-    new_org,
-    new_user,
     unique,
+)
+from tests.api_helpers import (
+    new_org_user as _account,
 )
 from tests.conftest import ADMIN_PASSWORD
 
-PROBLEM_JSON = "application/problem+json"
-RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 SESSION_FIELDS = {"sessionId", "token", "expiresAt", "userId", "orgId", "changeRequired"}
 DEFAULT_SESSION_MINUTES = 720
 NEW_PASSWORD = "fresh-Orchid-77-meadow"
-
-
-def _account(client: Any, policy: dict[str, Any] | None = None, **user: Any) -> dict[str, Any]:
-    headers = admin_headers(client)
-    org_id, alias = new_org(client, headers, policy)
-    user_id, username = new_user(client, headers, org_id, **user)
-    return {
-        "admin": headers,
-        "org_id": org_id,
-        "user_id": user_id,
-        "login_name": f"{username}@{alias}",
-        "alias": alias,
-    }
 
 
 def _attempt(client: Any, login_name: str, password: str) -> Any:
