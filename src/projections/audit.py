@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import DomainEvent
+
 from projections.event_types import audit_of, iso, stable_type
 from service.store import EventStore
 
@@ -32,22 +34,23 @@ class AuditEntry:
         }
 
 
+def audit_entry(event: DomainEvent) -> AuditEntry | None:
+    """What an auditor sees of one event; None for events that are not credential events."""
+    kind = stable_type(event)
+    if kind is None:
+        return None
+    audit = audit_of(event)
+    return AuditEntry(
+        event.originator_version,
+        kind,
+        iso(event.timestamp) or "",
+        audit["actor"],
+        audit["method"],
+        audit["dialect"],
+        audit["client"],
+    )
+
+
 def replay_history(store: EventStore, user_id: UUID) -> list[AuditEntry]:
-    entries = []
-    for event in store.events.get(user_id):
-        kind = stable_type(event)
-        if kind is None:
-            continue
-        audit = audit_of(event)
-        entries.append(
-            AuditEntry(
-                event.originator_version,
-                kind,
-                iso(event.timestamp) or "",
-                audit["actor"],
-                audit["method"],
-                audit["dialect"],
-                audit["client"],
-            )
-        )
-    return entries
+    entries = (audit_entry(event) for event in store.events.get(user_id))
+    return [entry for entry in entries if entry is not None]

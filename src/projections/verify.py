@@ -12,7 +12,8 @@ from eventsourcing.persistence import Notification
 
 from domain.organization import Organization
 from domain.user import User
-from projections.event_types import STABLE_TYPES, audit_of, iso, stable_type
+from projections.audit import audit_entry
+from projections.event_types import STABLE_TYPES, iso
 from projections.projector import Projector
 from projections.queries import ReadModels
 
@@ -116,16 +117,8 @@ HISTORY_FIELDS = ("sequence", "type", "occurred_at", "actor", "method", "dialect
 
 
 def _history_content(event: Any) -> tuple[Any, ...]:
-    audit = audit_of(event)
-    return (
-        event.originator_version,
-        stable_type(event),
-        iso(event.timestamp),
-        audit["actor"],
-        audit["method"],
-        audit["dialect"],
-        audit["client"],
-    )
+    entry = audit_entry(event)
+    return tuple(getattr(entry, name) for name in HISTORY_FIELDS)
 
 
 def _history_drift(
