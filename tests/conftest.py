@@ -7,6 +7,7 @@ skip) when the server is missing.
 
 from __future__ import annotations
 
+import base64
 import os
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ POSTGRES_URL = os.environ.get(
     "CREDLEDGER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 ADMIN_PASSWORD = "Bootstrap-chief-pw-1"
+LEDGER_KEY = base64.b64encode(bytes(range(32))).decode()  # a fixed test seed
 # Cheap argon2 so the suite stays fast; test_hashing pins the production defaults.
 CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
 
@@ -64,7 +66,12 @@ class Stack:
         return self.runtime.service
 
     def client(self, rate_limit: int = 0, service: CredentialService | None = None) -> TestClient:
-        app = create_app(service or self.service, self.runtime.reads, RateLimiter(rate_limit))
+        app = create_app(
+            service or self.service,
+            self.runtime.reads,
+            RateLimiter(rate_limit),
+            self.runtime.ledger,
+        )
         return TestClient(app, raise_server_exceptions=False)
 
     def another_service(self, **overrides: object) -> CredentialService:
@@ -78,7 +85,7 @@ def _settings(**values: object) -> Settings:
 
 
 def postgres_settings(schema: str) -> Settings:
-    return _settings(database_url=POSTGRES_URL, database_schema=schema)
+    return _settings(database_url=POSTGRES_URL, database_schema=schema, ledger_key=LEDGER_KEY)
 
 
 def _require_postgres() -> None:

@@ -23,7 +23,7 @@ from credledger.migrations import MIGRATIONS_DIR
 from credledger.settings import Settings
 from credledger.wiring import build_service
 from service.context import RequestContext
-from tests.conftest import POSTGRES_URL
+from tests.conftest import LEDGER_KEY, POSTGRES_URL
 
 CLI = Path(sys.executable).with_name("credledger")  # the installed console script
 ROOT_PASSWORD = "Cli-init-Harbor-58-lantern"
@@ -49,6 +49,7 @@ def _postgres_env(schema: str) -> dict[str, str]:
         CREDLEDGER_DATABASE_URL=POSTGRES_URL,
         CREDLEDGER_DATABASE_SCHEMA=schema,
         CREDLEDGER_SECRET_KEY="cli-secret-" + "s" * 29,  # 40 characters
+        CREDLEDGER_LEDGER_KEY=LEDGER_KEY,
     )
 
 

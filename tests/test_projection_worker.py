@@ -27,7 +27,13 @@ from projections.queries import ReadModels
 from projections.readstore import physical
 from projections.verify import verify
 from service.context import RequestContext
-from tests.conftest import ADMIN_PASSWORD, POSTGRES_URL, _settings, postgres_settings
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    LEDGER_KEY,
+    POSTGRES_URL,
+    _settings,
+    postgres_settings,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from rebuild_throughput import seed  # noqa: E402
@@ -225,7 +231,11 @@ def fresh_store(request, tmp_path):
         schema = f"cl_worker_{uuid.uuid4().hex[:10]}"
         settings = postgres_settings(schema)
         migrations.apply(settings)
-        env.update(CREDLEDGER_DATABASE_URL=POSTGRES_URL, CREDLEDGER_DATABASE_SCHEMA=schema)
+        env.update(
+            CREDLEDGER_DATABASE_URL=POSTGRES_URL,
+            CREDLEDGER_DATABASE_SCHEMA=schema,
+            CREDLEDGER_LEDGER_KEY=LEDGER_KEY,
+        )
     env.update(CREDLEDGER_SECRET_KEY=settings.secret_key.get_secret_value())
     runtime = build_runtime(settings)
     try:

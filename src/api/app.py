@@ -10,17 +10,21 @@ from api import assure, health, horizon, kendox, lifepos, zitadel, zitadel_conne
 from api.dialects import Dialect, DialectRegistry, install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import MetricsMiddleware
-from api.native import events, orgs, sessions, users
+from api.native import events, ledger, orgs, sessions, users
 from api.native.errors import render_native
 from api.ratelimit import RateLimiter
 from service.credentials import CredentialService
+from service.ledger import LedgerService
 from service.reads import ReadService
 
 NATIVE = Dialect("native", ("/v1",), render_native)
 
 
 def create_app(
-    service: CredentialService, reads: ReadService, rate_limiter: RateLimiter | None = None
+    service: CredentialService,
+    reads: ReadService,
+    rate_limiter: RateLimiter | None = None,
+    ledger_service: LedgerService | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="credledger",
@@ -30,6 +34,7 @@ def create_app(
     app.state.service = service
     app.state.reads = reads
     app.state.rate_limiter = rate_limiter or RateLimiter(30)
+    app.state.ledger = ledger_service
     registry = DialectRegistry(default=NATIVE)
     vendors = (lifepos, assure, kendox, horizon, zitadel, zitadel_connect)
     for vendor in vendors:
@@ -39,6 +44,8 @@ def create_app(
     app.add_middleware(MetricsMiddleware)
     for router in (health.router, sessions.router, orgs.router, users.router, events.router):
         app.include_router(router)
+    if ledger_service is not None:
+        app.include_router(ledger.router)
     for vendor in vendors:
         app.include_router(vendor.router)
     _document_real_errors(app)

@@ -45,6 +45,8 @@ CODES: dict[str, Outcome] = {
     "rate_limited": Outcome(429, "rate_limited", "Too many requests"),
     "concurrent_update": Outcome(500, "internal", "Unexpected error"),
     "store_unavailable": Outcome(500, "internal", "Unexpected error"),
+    "ledger_entry_not_found": Outcome(404, "not_found", "Not found"),
+    "ledger_inconsistent": Outcome(500, "internal", "Unexpected error"),
     "internal": Outcome(500, "internal", "Unexpected error"),
 }  # fmt: skip
 FIELDS = {  # our field names → the record fields of the seed

@@ -54,6 +54,8 @@ CODES: dict[str, Outcome] = {
     "rate_limited": Outcome(429, "SEC-RATE-001", "Too many requests"),
     "concurrent_update": UNEXPECTED,
     "store_unavailable": UNEXPECTED,
+    "ledger_entry_not_found": Outcome(404, "LOCAL-ID-002", "Not found"),
+    "ledger_inconsistent": UNEXPECTED,
     "internal": UNEXPECTED,
 }  # fmt: skip
 

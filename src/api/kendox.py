@@ -31,6 +31,8 @@ CODES: dict[str, Outcome] = {
     "org_not_found": Outcome(400, 10038),
     "rate_limited": Outcome(429, 10168),
     "store_unavailable": Outcome(500, 10085),
+    "ledger_entry_not_found": Outcome(404, 10169),
+    "ledger_inconsistent": Outcome(500, 10085),
     "internal": Outcome(500, 10085),
 }  # fmt: skip
 RULES: dict[str, Outcome] = {

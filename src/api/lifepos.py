@@ -67,6 +67,8 @@ CODES: dict[str, Outcome] = {
     "rate_limited": Outcome(429, "TooManyRequests"),
     "concurrent_update": Outcome(500, "InternalServerError"),
     "store_unavailable": Outcome(500, "InternalServerError"),
+    "ledger_entry_not_found": Outcome(404, "NotFound"),
+    "ledger_inconsistent": Outcome(500, "InternalServerError"),
     "internal": Outcome(500, "InternalServerError"),
 }
 

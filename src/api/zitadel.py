@@ -65,6 +65,8 @@ CODES: dict[str, Outcome] = {
     "rate_limited": Outcome(429, "8:RATE-1", "Errors.ResourceExhausted"),
     "concurrent_update": Outcome(409, "10:COMMAND-RETRY", "Errors.Aborted"),
     "store_unavailable": Outcome(503, "14:UNAVAILABLE-1", "Errors.Unavailable"),
+    "ledger_entry_not_found": Outcome(404, "5:NOT-FOUND-1", "Errors.NotFound"),
+    "ledger_inconsistent": Outcome(503, "14:UNAVAILABLE-1", "Errors.Unavailable"),
     "internal": UNEXPECTED,
 }
 COMPLEXITY = "Errors.User.PasswordComplexityPolicy."

@@ -55,7 +55,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
         if done.generated_password:
             print(f"credledger: admin password (shown once): {done.generated_password}", flush=True)
-    app = create_app(service, runtime.reads, RateLimiter(settings.rate_limit_per_minute))
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    app = create_app(service, runtime.reads, limiter, runtime.ledger)
     worker = runtime.worker() if settings.projections == "inprocess" else None
     if worker is not None:
         worker.start()

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     projections: Literal["inprocess", "external"] = "inprocess"
     rate_limit_per_minute: int = Field(default=30, ge=0)
     admin_password: SecretStr | None = None
+    # The ledger (CONTRACTS §5): base64 of a 32-byte Ed25519 seed; generated into the data
+    # directory on the embedded default, required on PostgreSQL.
+    ledger_key: SecretStr | None = None
+    ledger_origin: str | None = None  # default `credledger/<instance id>`
+    # false: the worker leaves the ledger alone; checkpoint and proof requests integrate.
+    ledger_background: bool = True
 
     @property
     def is_postgres(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
 import secrets
@@ -10,15 +12,18 @@ from pathlib import Path
 
 from credledger import migrations
 from credledger.settings import Settings
+from ledger.note import NoteSigner
 from projections.catalog import all_models
+from projections.ledger import LedgerLog
 from projections.projector import Projector
 from projections.queries import ReadModels
 from projections.readstore import PostgresReadStore, ReadStore, SqliteReadStore
-from projections.runner import Listener, ProjectionWorker
+from projections.runner import Follower, Listener, ProjectionWorker
 from service.core import Clock, utc_now
 from service.credentials import CredentialService
 from service.hashing import Argon2Parameters, Hasher
 from service.keys import Keyring
+from service.ledger import LedgerService
 from service.outbox import outbox_from_setting
 from service.reads import ReadService
 from service.store import EventStore
@@ -75,6 +80,34 @@ def secret_key(settings: Settings) -> str:
     return Path(path).read_text().strip()
 
 
+def ledger_signer(settings: Settings, keys: Keyring) -> NoteSigner:
+    """The checkpoint signer: CREDLEDGER_LEDGER_KEY, or a seed kept in the data directory."""
+    if settings.ledger_key is not None:
+        encoded = settings.ledger_key.get_secret_value()
+    elif settings.is_postgres:
+        raise ConfigurationError(
+            "CREDLEDGER_LEDGER_KEY must be set for PostgreSQL (base64 of a 32-byte Ed25519 "
+            "seed, the same on every node; e.g. `openssl rand -base64 32`)"
+        )
+    else:
+        path = settings.data_dir / "ledger.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+        encoded = path.read_text().strip()
+    try:
+        seed = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        raise ConfigurationError("CREDLEDGER_LEDGER_KEY is not base64") from None
+    origin = settings.ledger_origin or f"credledger/{keys.keyed_id('instance')}"
+    try:
+        return NoteSigner(origin, seed)
+    except ValueError as error:
+        raise ConfigurationError(f"ledger: {error}") from None
+
+
 def build_store(settings: Settings) -> EventStore:
     if settings.is_postgres:
         missing = migrations.pending(settings)
@@ -126,6 +159,7 @@ class Runtime:
     reads: ReadService
     projector: Projector
     read_store: ReadStore
+    ledger: LedgerService
 
     def worker(self) -> ProjectionWorker:
         listener = None
@@ -137,7 +171,10 @@ class Runtime:
                 "application_name": f"credledger-listen:{self.settings.database_schema}"[:63],
             }
             listener = Listener(conninfo, channel)
-        worker = ProjectionWorker(self.projector, listener)
+        followers: list[Follower] = [self.projector]
+        if self.settings.ledger_background:
+            followers.append(self.ledger.log)
+        worker = ProjectionWorker(followers, listener)
         self.service.store.after_save.append(worker.wake)
         return worker
 
@@ -152,4 +189,7 @@ def build_runtime(settings: Settings, clock: Clock = utc_now) -> Runtime:
     projector = Projector(service.store, read_store, all_models())
     in_process = settings.projections == "inprocess"
     reads = ReadService(ReadModels(read_store, projector, in_process), clock)
-    return Runtime(settings, service, reads, projector, read_store)
+    ledger = LedgerService(
+        LedgerLog(service.store, read_store), ledger_signer(settings, service.keys)
+    )
+    return Runtime(settings, service, reads, projector, read_store, ledger)

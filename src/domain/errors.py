@@ -201,6 +201,22 @@ class ConcurrentUpdate(DomainError):
     kind, code, message = Kind.ABORTED, "concurrent_update", "Concurrent update, please retry"
 
 
+class LedgerEntryNotFound(DomainError):
+    """No stored event has been integrated at that position (a snapshot, a gap, or beyond)."""
+
+    kind, code, message = Kind.NOT_FOUND, "ledger_entry_not_found", "No ledger entry there"
+
+
+class LedgerInconsistent(DomainError):
+    """The tree no longer matches a checkpoint the log signed: it will not sign a fork."""
+
+    kind, code, message = (
+        Kind.UNAVAILABLE,
+        "ledger_inconsistent",
+        "The ledger disagrees with a checkpoint it signed; run `credledger ledger verify`",
+    )
+
+
 def all_domain_errors() -> list[type[DomainError]]:
     """Every concrete error class, for completeness tests of the transports."""
     found: list[type[DomainError]] = []

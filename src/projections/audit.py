@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import Application
 from eventsourcing.domain import DomainEvent
 
 from projections.event_types import audit_of, iso, stable_type
-from service.store import EventStore
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,6 @@ def audit_entry(event: DomainEvent) -> AuditEntry | None:
     )
 
 
-def replay_history(store: EventStore, user_id: UUID) -> list[AuditEntry]:
+def replay_history(store: Application, user_id: UUID) -> list[AuditEntry]:
     entries = (audit_entry(event) for event in store.events.get(user_id))
     return [entry for entry in entries if entry is not None]

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
 from projections.event_types import iso
 from projections.model import ReadModel
 from projections.readstore import PositionMoved, ReadStore, Transaction, table_names
 from projections.statements import Statement
-from service.store import EventStore
 
 # Only these aggregates feed read models; other notifications just move positions.
 RELEVANT_TOPICS = ("domain.user:User.", "domain.organization:Organization.")
@@ -40,7 +40,7 @@ def now_text() -> str:
 class Projector:
     def __init__(
         self,
-        events: EventStore,
+        events: Application,
         reads: ReadStore,
         models: Sequence[ReadModel],
         batch_size: int = 1000,

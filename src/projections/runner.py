@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
-
-from projections.projector import Projector
 
 log = logging.getLogger("credledger.projections")
 
@@ -51,9 +50,15 @@ class Listener:
             self._conn = None
 
 
+class Follower(Protocol):
+    """Something that follows the event store: the read models, the ledger."""
+
+    def catch_up(self) -> int: ...
+
+
 class ProjectionWorker:
-    def __init__(self, projector: Projector, listener: Listener | None = None) -> None:
-        self.projector = projector
+    def __init__(self, followers: Sequence[Follower], listener: Listener | None = None) -> None:
+        self.followers = list(followers)
         self.listener = listener
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -78,7 +83,8 @@ class ProjectionWorker:
         backoff = 0.0
         while not self._stop.is_set():
             try:
-                self.projector.catch_up()
+                for follower in self.followers:
+                    follower.catch_up()
                 backoff = 0.0
             except Exception as error:  # a dropped connection must not end the worker
                 backoff = min(MAX_BACKOFF_SECONDS, max(0.2, backoff * 2))

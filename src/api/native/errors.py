@@ -28,6 +28,7 @@ PUBLIC_CODE = {
     "route_not_found": "not_found",
     "user_not_found": "not_found",  # one code for "missing" and "outside your reach"
     "org_not_found": "not_found",
+    "ledger_entry_not_found": "not_found",
     "internal": "internal_error",
 }
 

@@ -1,0 +1,281 @@
+"""The ledger's storage: an RFC 9162 tree over every stored event, kept beside the read models.
+
+Integration appends leaves in notification order, in batches; each batch writes its leaves,
+the subtrees they complete and the new head in one transaction, guarded by the old head (so
+two integrators never both apply a batch). Subtrees are immutable once written, so proofs
+read them without a transaction. Checkpoints the log signed are kept here too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+
+from ledger.leaf import leaf_input
+from ledger.merkle import (
+    Frontier,
+    NodeId,
+    consistency_ranges,
+    inclusion_ranges,
+    leaf_hash,
+    nodes_for,
+    range_hash,
+)
+from projections.event_types import iso
+from projections.readstore import PositionMoved, ReadStore
+
+# SQLite only: on PostgreSQL the same tables come from migrations/ (0003.ledger.sql).
+LEDGER_DDL = [
+    """CREATE TABLE IF NOT EXISTS ledger_leaves (
+        leaf_index BIGINT PRIMARY KEY,
+        position BIGINT NOT NULL UNIQUE,
+        leaf_hash BLOB NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS ledger_nodes (
+        level INTEGER NOT NULL,
+        node_index BIGINT NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (level, node_index)
+    )""",
+    """CREATE TABLE IF NOT EXISTS ledger_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        tree_size BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS ledger_checkpoints (
+        tree_size BIGINT PRIMARY KEY,
+        root BLOB NOT NULL,
+        note TEXT NOT NULL,
+        signed_at TEXT NOT NULL
+    )""",
+]
+LEAF_COLUMNS = ("leaf_index", "position", "leaf_hash")
+NODE_COLUMNS = ("level", "node_index", "hash")
+
+
+@dataclass(frozen=True)
+class Head:
+    size: int  # leaves integrated
+    position: int  # the last one's notification id
+
+
+@dataclass(frozen=True)
+class Leaf:
+    index: int
+    position: int
+    hash: bytes
+
+
+@dataclass(frozen=True)
+class KeptCheckpoint:
+    size: int
+    root: bytes
+    note: str
+
+
+def stored_leaf_hash(notification: Notification) -> bytes:
+    return leaf_hash(
+        leaf_input(
+            notification.originator_id,
+            notification.originator_version,
+            notification.id,
+            notification.topic,
+            bytes(notification.state),
+        )
+    )
+
+
+def _now() -> str:
+    return iso(datetime.now(UTC)) or ""
+
+
+class LedgerLog:
+    def __init__(self, events: Application, reads: ReadStore, batch_size: int = 1000) -> None:
+        self.events = events
+        self.reads = reads
+        self.batch_size = batch_size
+        self._lock = threading.Lock()  # one integration batch at a time in this process
+        if reads.kind == "sqlite":
+            with reads.transaction() as tx:
+                for ddl in LEDGER_DDL:
+                    tx.execute(ddl)
+                tx.execute(
+                    "INSERT INTO ledger_head (id, tree_size, position, updated_at) "
+                    "SELECT 1, 0, 0, ? WHERE NOT EXISTS (SELECT 1 FROM ledger_head)",
+                    (_now(),),
+                )
+
+    # --- integration ---
+
+    def head(self) -> Head:
+        size, position = self.reads.query("SELECT tree_size, position FROM ledger_head")[0]
+        return Head(int(size), int(position))
+
+    def events_head(self) -> int:
+        return self.events.recorder.max_notification_id() or 0
+
+    def step(self, batch_size: int | None = None) -> int:
+        """Integrates one batch; returns how many events it consumed (0 when caught up)."""
+        with self._lock:
+            head = self.head()
+            batch = self.events.recorder.select_notifications(
+                start=head.position or None,
+                limit=batch_size or self.batch_size,
+                inclusive_of_start=False,
+            )
+            if not batch:
+                return 0
+            frontier = Frontier.load(head.size, self.nodes(Frontier.parts(head.size)))
+            leaves: list[tuple[int, int, bytes]] = []
+            nodes: list[tuple[int, int, bytes]] = []
+            for notification in batch:
+                digest = stored_leaf_hash(notification)
+                leaves.append((frontier.size, notification.id, digest))
+                nodes.extend(frontier.append(digest))
+            try:
+                with self.reads.transaction() as tx:
+                    tx.execute(
+                        "UPDATE ledger_head SET tree_size = ?, position = ?, updated_at = ? "
+                        "WHERE tree_size = ? AND position = ?",
+                        (frontier.size, batch[-1].id, _now(), head.size, head.position),
+                    )
+                    if tx.cursor.rowcount != 1:
+                        raise PositionMoved("ledger")
+                    tx.insert_rows("ledger_leaves", LEAF_COLUMNS, leaves)
+                    tx.insert_rows("ledger_nodes", NODE_COLUMNS, nodes)
+            except PositionMoved:
+                return 1  # another integrator got there first: re-read and go on
+            return len(batch)
+
+    def catch_up(self) -> int:
+        done = 0
+        while consumed := self.step():
+            done += consumed
+        return done
+
+    def catch_up_to(self, target: int) -> Head:
+        """Integrate at least every event up to position `target` (read-your-writes)."""
+        head = self.head()
+        while head.position < target and self.step():
+            head = self.head()
+        return head
+
+    def reset(self) -> None:
+        """Forget the tree (kept checkpoints stay) so it is integrated again from scratch."""
+        with self._lock, self.reads.transaction() as tx:
+            tx.execute("DELETE FROM ledger_nodes")
+            tx.execute("DELETE FROM ledger_leaves")
+            tx.execute(
+                "UPDATE ledger_head SET tree_size = 0, position = 0, updated_at = ?", (_now(),)
+            )
+
+    # --- reading the tree ---
+
+    def nodes(self, wanted: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        wanted = sorted(set(wanted))
+        leaves = [index for level, index in wanted if level == 0]
+        inner = [(level, index) for level, index in wanted if level > 0]
+        found: dict[NodeId, bytes] = {}
+        if leaves:
+            marks = ", ".join("?" * len(leaves))
+            rows = self.reads.query(
+                f"SELECT leaf_index, leaf_hash FROM ledger_leaves WHERE leaf_index IN ({marks})",
+                leaves,
+            )
+            found.update({(0, int(i)): bytes(h) for i, h in rows})
+        if inner:
+            terms = " OR ".join(["(level = ? AND node_index = ?)"] * len(inner))
+            rows = self.reads.query(
+                f"SELECT level, node_index, hash FROM ledger_nodes WHERE {terms}",
+                [value for pair in inner for value in pair],
+            )
+            found.update({(int(level), int(i)): bytes(h) for level, i, h in rows})
+        missing = set(wanted) - set(found)
+        if missing:
+            raise LookupError(f"ledger nodes missing: {sorted(missing)[:5]}")
+        return found
+
+    def root(self, size: int) -> bytes:
+        return range_hash(0, size, self.nodes(Frontier.parts(size)))
+
+    def hashes(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        nodes = self.nodes(nodes_for(ranges))
+        return [range_hash(start, end, nodes) for start, end in ranges]
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return self.hashes(inclusion_ranges(index, size))
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        return self.hashes(consistency_ranges(old, new))
+
+    def leaf(self, index: int) -> Leaf | None:
+        rows = self.reads.query(
+            "SELECT leaf_index, position, leaf_hash FROM ledger_leaves WHERE leaf_index = ?",
+            (index,),
+        )
+        return _leaf(rows[0]) if rows else None
+
+    def leaf_at(self, position: int) -> Leaf | None:
+        rows = self.reads.query(
+            "SELECT leaf_index, position, leaf_hash FROM ledger_leaves WHERE position = ?",
+            (position,),
+        )
+        return _leaf(rows[0]) if rows else None
+
+    def leaves(self, start: int, limit: int) -> list[Leaf]:
+        rows = self.reads.query(
+            "SELECT leaf_index, position, leaf_hash FROM ledger_leaves "
+            "WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?",
+            (start, limit),
+        )
+        return [_leaf(row) for row in rows]
+
+    def inputs_at(self, first: int, last: int) -> dict[int, Notification]:
+        """The stored events at positions first..last, by position, as they are now."""
+        found = self.events.recorder.select_notifications(
+            start=first, stop=last, limit=last - first + 1
+        )
+        return {n.id: n for n in found}
+
+    # --- kept checkpoints ---
+
+    def latest_checkpoint(self) -> KeptCheckpoint | None:
+        rows = self.reads.query(
+            "SELECT tree_size, root, note FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1"
+        )
+        return _kept(rows[0]) if rows else None
+
+    def checkpoints(self) -> list[KeptCheckpoint]:
+        rows = self.reads.query(
+            "SELECT tree_size, root, note FROM ledger_checkpoints ORDER BY tree_size"
+        )
+        return [_kept(row) for row in rows]
+
+    def keep_checkpoint(self, size: int, root: bytes, note: str) -> KeptCheckpoint:
+        """Stores a signed checkpoint (once per size); returns the one kept for that size."""
+        with self.reads.transaction() as tx:
+            tx.execute(
+                "INSERT INTO ledger_checkpoints (tree_size, root, note, signed_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (tree_size) DO NOTHING",
+                (size, root, note, _now()),
+            )
+        rows = self.reads.query(
+            "SELECT tree_size, root, note FROM ledger_checkpoints WHERE tree_size = ?", (size,)
+        )
+        return _kept(rows[0])
+
+
+def _leaf(row: tuple[object, ...]) -> Leaf:
+    index, position, digest = row
+    return Leaf(int(index), int(position), bytes(digest))  # type: ignore[call-overload, arg-type]
+
+
+def _kept(row: tuple[object, ...]) -> KeptCheckpoint:
+    size, root, note = row
+    return KeptCheckpoint(int(size), bytes(root), str(note))  # type: ignore[call-overload, arg-type]
