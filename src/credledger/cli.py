@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 
-from credledger import migrations, operations
+from credledger import ledger_commands, migrations, operations
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
 from credledger.wiring import ConfigurationError, build_runtime, build_service
@@ -27,10 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     init.add_argument("--admin-password")
     commands.add_parser("migrate", help="apply migrations/ to the configured PostgreSQL")
     operations.add_commands(commands)
+    ledger_commands.add_commands(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        simple = {"serve": _serve, "init": _init, "migrate": _migrate}
+        simple = {
+            "serve": _serve,
+            "init": _init,
+            "migrate": _migrate,
+            "ledger": ledger_commands.run,
+        }
         return simple.get(args.command, operations.run)(args)
     except (ConfigurationError, DomainError, ValueError) as error:
         print(f"credledger: {error}", file=sys.stderr)

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from uuid import UUID
 
 from credledger.settings import Settings
@@ -83,7 +84,7 @@ def _rebuild(runtime: Runtime, args: argparse.Namespace) -> int:
         )
         return 2
     label = ",".join(names)
-    report = rebuild(runtime.projector, names, args.batch_size, _progress_bar(label))
+    report = rebuild(runtime.projector, names, args.batch_size, progress_bar(label))
     rate = report.events / report.seconds if report.seconds else 0.0
     resumed = " (resumed)" if report.resumed else ""
     print(
@@ -94,7 +95,7 @@ def _rebuild(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_bar(name: str):  # noqa: ANN202 - a small closure
+def progress_bar(name: str) -> Callable[[int, int], None]:
     started = time.perf_counter()
 
     def show(position: int, head: int) -> None:

@@ -214,6 +214,15 @@ class LedgerLog:
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
         return self.hashes(consistency_ranges(old, new))
 
+    def nodes_between(self, level: int, first: int, last: int) -> dict[int, bytes]:
+        """Stored subtrees of one level with first <= index <= last (for verification)."""
+        rows = self.reads.query(
+            "SELECT node_index, hash FROM ledger_nodes "
+            "WHERE level = ? AND node_index >= ? AND node_index <= ?",
+            (level, first, last),
+        )
+        return {int(i): bytes(h) for i, h in rows}
+
     def leaf(self, index: int) -> Leaf | None:
         rows = self.reads.query(
             "SELECT leaf_index, position, leaf_hash FROM ledger_leaves WHERE leaf_index = ?",
