@@ -1,0 +1,243 @@
+"""`credledger ledger verify` catches every tamper of CONTRACTS §5 on both stores and names
+it: changed bytes, a deleted event, an event inserted between two others, two swapped events,
+and the ledger's own tables rewritten to match a changed store (a saved checkpoint fails)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from credledger import migrations
+from credledger.bootstrap import bootstrap
+from credledger.settings import Settings
+from credledger.wiring import Runtime, build_runtime
+from service.context import RequestContext
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    LEDGER_KEY,
+    POSTGRES_URL,
+    _drop_schema,
+    _settings,
+    postgres_settings,
+)
+from tests.independent import open_checkpoint
+
+PASSWORDS = ["Ledger-first-pw-4821", "Ledger-second-pw-7313", "Ledger-third-pw-9020"]
+CTX = RequestContext("native", {"remoteAddress": "192.0.2.9", "userAgent": "tamper-test"})
+
+
+class RawEvents:
+    """The event table as someone with write access to the database sees it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        if settings.is_postgres:
+            self.table, self.id = f"{settings.database_schema}.credledger_events", "notification_id"
+        else:
+            self.table, self.id = "stored_events", "rowid"
+
+    def run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        sql = sql.format(table=self.table, id=self.id)
+        if self.settings.is_postgres:
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                cursor = conn.execute(sql, args)
+                return cursor.fetchall() if cursor.description else []
+        with sqlite3.connect(self.settings.sqlite_path) as conn:
+            return conn.execute(sql.replace("%s", "?"), args).fetchall()
+
+    def ids(self) -> list[int]:
+        return [row[0] for row in self.run("SELECT {id} FROM {table} ORDER BY {id}")]
+
+    def row(self, position: int) -> tuple[Any, ...]:
+        return self.run(
+            "SELECT originator_id, originator_version, topic, state FROM {table} WHERE {id} = %s",
+            (position,),
+        )[0]
+
+    def set_state(self, position: int, state: bytes) -> None:
+        self.run("UPDATE {table} SET state = %s WHERE {id} = %s", (state, position))
+
+    def delete(self, position: int) -> None:
+        self.run("DELETE FROM {table} WHERE {id} = %s", (position,))
+
+    def move(self, position: int, to: int) -> None:
+        self.run("UPDATE {table} SET {id} = %s WHERE {id} = %s", (to, position))
+
+    def insert(
+        self, position: int, originator: Any, version: int, topic: str, state: bytes
+    ) -> None:
+        self.run(
+            "INSERT INTO {table} ({id}, originator_id, originator_version, topic, state) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (position, originator, version, topic, state),
+        )
+
+
+@dataclass
+class Store:
+    runtime: Runtime
+    raw: RawEvents
+    folder: Path
+    env: dict[str, str]
+    admin_set: int  # position of an admin's password set on alice
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "credledger.cli", "ledger", *args],
+            env=self.env, cwd=self.folder, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    def save_checkpoint(self, name: str = "saved.txt") -> Path:
+        path = self.folder / name
+        path.write_text(self.runtime.ledger.signed_checkpoint().note, encoding="utf-8")
+        return path
+
+    def verify(self, *saved: Path) -> subprocess.CompletedProcess[str]:
+        args = [part for path in saved for part in ("--checkpoint", str(path))]
+        return self.cli("verify", *args)
+
+
+def _populate(runtime: Runtime) -> int:
+    service = runtime.service
+    bootstrap(service, admin_password=ADMIN_PASSWORD)
+    admin = service.authenticate(service.start_session("admin", ADMIN_PASSWORD, CTX).token)
+    org = service.instance().default_org_id  # type: ignore[union-attr]
+    alice = service.register_user(
+        admin, org, "alice", PASSWORDS[0], None, None, [], False, CTX
+    ).id  # fmt: skip
+    service.register_user(admin, org, "bob", PASSWORDS[0], None, None, [], False, CTX)
+    service.set_password(admin, alice, PASSWORDS[1], False, CTX)
+    before = runtime.ledger.log.events_head()
+    service.set_password(admin, alice, PASSWORDS[2], False, CTX)
+    service.start_session("alice", PASSWORDS[2], CTX)
+    return next(p for p in range(before + 1, before + 10) if _is_set(runtime, p))
+
+
+def _is_set(runtime: Runtime, position: int) -> bool:
+    found = runtime.ledger.log.inputs_at(position, position).get(position)
+    return found is not None and found.topic.endswith("PasswordSet")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDLEDGER_")}
+    env.update(CREDLEDGER_ARGON2_MEMORY_COST="1024", CREDLEDGER_ARGON2_TIME_COST="1")
+    schema = None
+    if request.param == "sqlite":
+        settings = _settings(database_url=f"sqlite:///{tmp_path}/store.db")
+        env.update(CREDLEDGER_DATABASE_URL=settings.database_url)
+    else:
+        schema = f"cl_tamper_{uuid.uuid4().hex[:10]}"
+        settings = postgres_settings(schema)
+        migrations.apply(settings)
+        env.update(
+            CREDLEDGER_DATABASE_URL=POSTGRES_URL,
+            CREDLEDGER_DATABASE_SCHEMA=schema,
+            CREDLEDGER_LEDGER_KEY=LEDGER_KEY,
+        )
+    env.update(CREDLEDGER_SECRET_KEY=settings.secret_key.get_secret_value())  # type: ignore[union-attr]
+    runtime = build_runtime(settings)
+    try:
+        admin_set = _populate(runtime)
+        yield Store(runtime, RawEvents(settings), tmp_path, env, admin_set)
+    finally:
+        runtime.close()
+        if schema:
+            _drop_schema(schema)
+
+
+def _failed(done: subprocess.CompletedProcess[str], *expected: str) -> str:
+    assert done.returncode == 1, done.stdout + done.stderr
+    for text in expected:
+        assert text in done.stdout, done.stdout
+    return done.stdout
+
+
+def test_an_untampered_ledger_verifies_and_a_rebuild_gives_the_same_root(store):
+    saved = store.save_checkpoint()
+    opened = open_checkpoint(saved.read_text(), store.runtime.ledger.verifier_key)
+    root = base64.b64encode(opened.root).decode()
+    done = store.verify(saved)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"ledger ok: {opened.size} leaves, root {root}" in done.stdout
+    rebuilt = store.cli("rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert f"ledger rebuilt: {opened.size} leaves, root {root}" in rebuilt.stderr
+    assert store.runtime.ledger.log.root(opened.size) == opened.root
+    assert store.verify(saved).returncode == 0
+
+
+def test_changed_bytes_of_one_event_are_named(store):
+    saved = store.save_checkpoint()
+    index = store.runtime.ledger.log.leaf_at(store.admin_set).index  # type: ignore[union-attr]
+    state = bytes(store.raw.row(store.admin_set)[3])
+    assert b'"method":"admin"' in state
+    # Rewrite who changed the password: an admin's set now claims to be the user's own.
+    store.raw.set_state(store.admin_set, state.replace(b'"method":"admin"', b'"method":"self"'))
+    _failed(
+        store.verify(saved),
+        f"leaf {index} (position {store.admin_set}): the stored event differs",
+        "checkpoint",
+        "not a prefix of today's tree",
+    )
+
+
+def test_a_deleted_event_is_named(store):
+    saved = store.save_checkpoint()
+    index = store.runtime.ledger.log.leaf_at(store.admin_set).index  # type: ignore[union-attr]
+    store.raw.delete(store.admin_set)
+    _failed(
+        store.verify(saved),
+        f"leaf {index} (position {store.admin_set}): the event is missing from the event store",
+    )
+
+
+def test_an_event_inserted_between_two_others_is_named(store):
+    ids = store.raw.ids()
+    last = ids[-1]
+    store.raw.move(last, last + 1)  # a gap, as rolled-back inserts leave on PostgreSQL
+    saved = store.save_checkpoint()
+    index = store.runtime.ledger.log.leaf_at(last + 1).index  # type: ignore[union-attr]
+    originator, _, topic, state = store.raw.row(store.admin_set)
+    store.raw.insert(last, originator, 999, topic, bytes(state))  # a back-filled change
+    _failed(
+        store.verify(saved),
+        f"leaf {index} (position {last + 1}): an event at position {last} was inserted before it",
+    )
+
+
+def test_two_swapped_events_are_named(store):
+    saved = store.save_checkpoint()
+    first, second = store.admin_set, store.raw.ids()[-1]
+    index = store.runtime.ledger.log.leaf_at(first).index  # type: ignore[union-attr]
+    store.raw.move(first, -1)
+    store.raw.move(second, first)
+    store.raw.move(-1, second)
+    _failed(store.verify(saved), f"leaf {index} (position {first}): the stored event differs")
+
+
+def test_ledger_tables_rewritten_to_match_a_changed_store_fail_a_saved_checkpoint(store):
+    saved = store.save_checkpoint()
+    state = bytes(store.raw.row(store.admin_set)[3])
+    store.raw.set_state(store.admin_set, state.replace(b'"method":"admin"', b'"method":"self"'))
+    # The log refuses to rebuild over a checkpoint it signed, and names it...
+    refused = store.cli("rebuild")
+    assert refused.returncode == 1 and "disagrees with the kept checkpoint" in refused.stderr
+    # ...so the intruder also erases the kept checkpoints and rebuilds the tables.
+    with store.runtime.read_store.transaction() as tx:
+        tx.execute("DELETE FROM ledger_checkpoints")
+    assert store.cli("rebuild").returncode == 0
+    # The tables now agree with the changed store; only a checkpoint saved outside shows it.
+    assert store.verify().returncode == 0
+    _failed(store.verify(saved), f"checkpoint {saved}: not a prefix of today's tree")
