@@ -3,6 +3,7 @@ survives killed connections; a rebuild killed half-way resumes to a clean rebuil
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -74,9 +75,9 @@ def _shows(models: ReadModels, org_id: str, user_id: str) -> bool:
 class _Running:
     """A worker of the stack's runtime, started and always stopped (and unhooked)."""
 
-    def __init__(self, stack) -> None:
+    def __init__(self, stack, runtime=None) -> None:
         self.stack = stack
-        self.worker = stack.runtime.worker()
+        self.worker = (runtime or stack.runtime).worker()
 
     def __enter__(self):
         self.worker.start()
@@ -106,6 +107,28 @@ def test_the_worker_alone_projects_writes_made_through_the_service(stack):
     assert projector.position() < projector.head()  # nobody else was projecting
     assert external.user(stopped_user) is None
     projector.catch_up()
+
+
+def test_the_worker_integrates_the_ledger_too(stack):
+    log = stack.runtime.ledger.log
+    log.catch_up()
+    _write_user(stack.service)
+    assert log.head().position < log.events_head()  # a write integrates nothing by itself
+    with _Running(stack):
+        assert _eventually(lambda: log.head().position >= log.events_head(), 5)
+
+
+def test_without_background_integration_a_checkpoint_integrates_on_demand(stack):
+    settings = stack.settings.model_copy(update={"ledger_background": False})
+    on_demand = dataclasses.replace(stack.runtime, settings=settings)
+    log = stack.runtime.ledger.log
+    with _Running(stack, on_demand):
+        _write_user(stack.service)
+        assert _caught_up(stack.runtime.projector)
+        time.sleep(2 * runner.POLL_SECONDS)
+        assert log.head().position < log.events_head()  # the worker left the ledger alone
+    kept = stack.runtime.ledger.signed_checkpoint()
+    assert kept.size == log.head().size and log.head().position == log.events_head()
 
 
 def test_external_readers_wait_for_the_worker_instead_of_projecting(stack):

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _status(runtime: Runtime, _: argparse.Namespace) -> int:
     print(f"{'model':<15}{'gen':>4}{'position':>12}{'head':>12}{'lag events':>12}{'lag s':>9}")
-    for s in status(runtime.projector):
+    for s in status(runtime.projector, runtime.ledger.log):
         print(
             f"{s.model:<15}{s.generation:>4}{s.position:>12}{s.head:>12}"
             f"{s.lag_events:>12}{s.lag_seconds:>9.1f}"

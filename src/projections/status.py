@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from projections.ledger import LedgerLog
 from projections.projector import RELEVANT_TOPICS, Projector
 
 COUNT_PAGE = 10_000
@@ -20,21 +21,18 @@ class ModelStatus:
     lag_seconds: float
 
 
-def status(projector: Projector) -> list[ModelStatus]:
+def status(projector: Projector, ledger: LedgerLog | None = None) -> list[ModelStatus]:
+    """Every live read model, and the ledger (generation 0: it has none) when given."""
     head = projector.head()
+    followers = [(c.model.name, c.generation, c.position) for c in projector.active()]
+    if ledger is not None:
+        followers.append(("ledger", 0, ledger.head().position))
     out = []
-    for cursor in projector.active():
-        lag_events, oldest = _behind(projector, cursor.position)
+    for name, generation, position in followers:
+        lag_events, oldest = _behind(projector, position)
         lag_seconds = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         out.append(
-            ModelStatus(
-                cursor.model.name,
-                cursor.generation,
-                cursor.position,
-                head,
-                lag_events,
-                max(0.0, lag_seconds),
-            )
+            ModelStatus(name, generation, position, head, lag_events, max(0.0, lag_seconds))
         )
     return out
 
