@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from credledger import migrations
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
 from credledger.wiring import Runtime, build_runtime
+from projections.ledger import LedgerLog
 from service.context import RequestContext
 from tests.conftest import (
     ADMIN_PASSWORD,
@@ -32,6 +34,9 @@ from tests.conftest import (
     postgres_settings,
 )
 from tests.independent import open_checkpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from rebuild_throughput import seed  # noqa: E402
 
 PASSWORDS = ["Ledger-first-pw-4821", "Ledger-second-pw-7313", "Ledger-third-pw-9020"]
 CTX = RequestContext("native", {"remoteAddress": "192.0.2.9", "userAgent": "tamper-test"})
@@ -241,3 +246,20 @@ def test_ledger_tables_rewritten_to_match_a_changed_store_fail_a_saved_checkpoin
     # The tables now agree with the changed store; only a checkpoint saved outside shows it.
     assert store.verify().returncode == 0
     _failed(store.verify(saved), f"checkpoint {saved}: not a prefix of today's tree")
+
+
+def test_integrators_racing_each_other_build_one_tree(store):
+    """Several processes may integrate (workers, API nodes catching up): the guarded head lets
+    exactly one write each batch, so the tree is the one a lone integrator builds."""
+    seed(store.runtime, 3000)
+    store.runtime.ledger.log.reset()
+    logs = [LedgerLog(store.runtime.service.store, store.runtime.read_store) for _ in range(3)]
+    with ThreadPoolExecutor(len(logs)) as pool:
+        done = list(pool.map(lambda log: log.catch_up(batch_size=97), logs))
+    log = store.runtime.ledger.log
+    head = log.head()
+    assert head.position == log.events_head() and sum(done) >= head.size
+    raced = log.root(head.size)
+    assert store.cli("rebuild").returncode == 0
+    assert log.root(head.size) == raced
+    assert store.verify().returncode == 0

@@ -111,10 +111,8 @@ def _rebuild(runtime: Runtime, args: argparse.Namespace) -> int:
     show = progress_bar("ledger")
     started = time.perf_counter()
     log.reset()
+    log.catch_up(args.batch_size, lambda position: show(position, target))
     head = log.head()
-    while head.position < target and log.step(args.batch_size):
-        head = log.head()
-        show(head.position, target)
     seconds = time.perf_counter() - started
     root = log.root(head.size)
     rate = head.size / seconds if seconds else 0.0

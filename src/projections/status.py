@@ -31,9 +31,7 @@ def status(projector: Projector, ledger: LedgerLog | None = None) -> list[ModelS
     for name, generation, position in followers:
         lag_events, oldest = _behind(projector, position)
         lag_seconds = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
-        out.append(
-            ModelStatus(name, generation, position, head, lag_events, max(0.0, lag_seconds))
-        )
+        out.append(ModelStatus(name, generation, position, head, lag_events, max(0.0, lag_seconds)))
     return out
 
 
