@@ -255,7 +255,7 @@ def test_integrators_racing_each_other_build_one_tree(store):
     store.runtime.ledger.log.reset()
     logs = [LedgerLog(store.runtime.service.store, store.runtime.read_store) for _ in range(3)]
     with ThreadPoolExecutor(len(logs)) as pool:
-        done = list(pool.map(lambda log: log.catch_up(batch_size=97), logs))
+        done = list(pool.map(lambda log: log.integrate_all(97), logs))
     log = store.runtime.ledger.log
     head = log.head()
     assert head.position == log.events_head() and sum(done) >= head.size

@@ -111,7 +111,7 @@ def _rebuild(runtime: Runtime, args: argparse.Namespace) -> int:
     show = progress_bar("ledger")
     started = time.perf_counter()
     log.reset()
-    log.catch_up(args.batch_size, lambda position: show(position, target))
+    log.integrate_all(args.batch_size, lambda position: show(position, target))
     head = log.head()
     seconds = time.perf_counter() - started
     root = log.root(head.size)

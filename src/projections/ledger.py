@@ -132,35 +132,35 @@ class LedgerLog:
             return len(batch) if self._append(head, batch) else 1
 
     def catch_up(self, batch_size: int | None = None, progress: Progress | None = None) -> int:
-        """Integrates everything committed, reading the next batch while one is written."""
-        size = batch_size or self.batch_size
+        """Integrates everything committed, batch after batch (the worker's loop)."""
+        done = 0
+        while consumed := self.step(batch_size):
+            done += consumed
+            if progress is not None:
+                progress(self.head().position)
+        return done
+
+    def integrate_all(self, batch_size: int, progress: Progress | None = None) -> int:
+        """Bulk catch-up for rebuilds: on PostgreSQL the next batch is read while one is
+        hashed and written. Measured: +15 % there; on SQLite a second reading thread only
+        contends for the GIL (-25 %), so it integrates batch after batch."""
         if self.reads.kind == "sqlite":
-            # Measured: reading SQLite on a second thread only contends for the GIL (-25 %),
-            # while PostgreSQL answers over the network meanwhile (+15 %).
-            return self._catch_up_serially(size, progress)
+            return self.catch_up(batch_size, progress)
         done = 0
         with self._lock, ThreadPoolExecutor(1, thread_name_prefix="ledger-read") as reader:
             head = self.head()
-            pending = reader.submit(self._read, head.position, size)
+            pending = reader.submit(self._read, head.position, batch_size)
             while batch := pending.result():
-                pending = reader.submit(self._read, batch[-1].id, size)
+                pending = reader.submit(self._read, batch[-1].id, batch_size)
                 if not self._append(head, batch):  # another integrator moved on: follow it
                     pending.result()
                     head = self.head()
-                    pending = reader.submit(self._read, head.position, size)
+                    pending = reader.submit(self._read, head.position, batch_size)
                     continue
                 head = Head(head.size + len(batch), batch[-1].id)
                 done += len(batch)
                 if progress is not None:
                     progress(head.position)
-        return done
-
-    def _catch_up_serially(self, size: int, progress: Progress | None) -> int:
-        done = 0
-        while consumed := self.step(size):
-            done += consumed
-            if progress is not None:
-                progress(self.head().position)
         return done
 
     def _read(self, after: int, limit: int) -> list[Notification]:
