@@ -20,9 +20,10 @@ CREATE TABLE ledger_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     tree_size BIGINT NOT NULL,
     position BIGINT NOT NULL,
+    epoch BIGINT NOT NULL,  -- bumped by every reset (rebuild)
     updated_at TEXT NOT NULL
 );
-INSERT INTO ledger_head (id, tree_size, position, updated_at) VALUES (1, 0, 0, '');
+INSERT INTO ledger_head (id, tree_size, position, epoch, updated_at) VALUES (1, 0, 0, 0, '');
 
 CREATE TABLE ledger_checkpoints (
     tree_size BIGINT PRIMARY KEY,

@@ -132,6 +132,7 @@ def test_migrate_applies_once_then_reports_zero_and_the_tables_exist(tmp_path, p
             )
         }
     assert {"credledger_events", "credledger_snapshots"} <= tables
+    assert {"ledger_leaves", "ledger_nodes", "ledger_head", "ledger_checkpoints"} <= tables
 
 
 @pytest.mark.postgres
@@ -140,6 +141,18 @@ def test_serve_on_unmigrated_postgres_exits_non_zero_pointing_at_migrate(tmp_pat
 
     assert refused.returncode != 0
     assert "credledger migrate" in refused.stderr
+    assert "Uvicorn running" not in refused.stdout + refused.stderr
+
+
+@pytest.mark.postgres
+def test_serve_on_postgres_without_a_ledger_key_refuses_to_start(tmp_path, pg_schema):
+    env = _postgres_env(pg_schema)
+    assert _run(["migrate"], env, tmp_path).returncode == 0
+    del env["CREDLEDGER_LEDGER_KEY"]
+    refused = _run(["serve", "--port", str(_free_port())], env, tmp_path)
+
+    assert refused.returncode == 2
+    assert "CREDLEDGER_LEDGER_KEY must be set for PostgreSQL" in refused.stderr
     assert "Uvicorn running" not in refused.stdout + refused.stderr
 
 

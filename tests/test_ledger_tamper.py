@@ -23,6 +23,7 @@ from credledger import migrations
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
 from credledger.wiring import Runtime, build_runtime
+from ledger.note import NoteSigner
 from projections.ledger import LedgerLog
 from service.context import RequestContext
 from tests.conftest import (
@@ -262,4 +263,29 @@ def test_integrators_racing_each_other_build_one_tree(store):
     raced = log.root(head.size)
     assert store.cli("rebuild").returncode == 0
     assert log.root(head.size) == raced
+    assert store.verify().returncode == 0
+
+
+def test_a_checkpoint_not_signed_by_this_log_is_named_and_a_missing_file_refused(store):
+    kept = store.runtime.ledger.signed_checkpoint()
+    forged = store.folder / "forged.txt"
+    impostor = NoteSigner(store.runtime.ledger.origin, bytes(reversed(range(32))))
+    forged.write_text(impostor.sign_checkpoint(kept.size, kept.root), encoding="utf-8")
+    _failed(store.verify(forged), f"checkpoint {forged}: not signed by")
+    missing = store.cli("verify", "--checkpoint", str(store.folder / "nowhere.txt"))
+    assert missing.returncode == 2 and "cannot read a checkpoint" in missing.stderr
+
+
+def test_an_integrator_never_appends_to_a_tree_someone_else_reset(store):
+    mine = LedgerLog(store.runtime.service.store, store.runtime.read_store)
+    theirs = LedgerLog(store.runtime.service.store, store.runtime.read_store)
+    mine.catch_up()  # remembers the head it wrote
+    root = mine.root(mine.head().size)
+    theirs.reset()  # `ledger rebuild` in another process, killed before it integrated
+    assert mine.catch_up_to(mine.events_head()).size == mine.head().size > 0
+    assert mine.root(mine.head().size) == root
+    theirs.reset()
+    store.runtime.service.start_session("alice", PASSWORDS[2], CTX)  # a new event
+    mine.catch_up()  # its remembered head is stale: the guard sends it back to the store's
+    assert mine.head().position == mine.events_head()
     assert store.verify().returncode == 0

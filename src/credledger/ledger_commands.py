@@ -88,9 +88,11 @@ def _prove(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def _verify(runtime: Runtime, args: argparse.Namespace) -> int:
-    saved = [
-        (f"checkpoint {name}", Path(name).read_text(encoding="utf-8")) for name in args.checkpoint
-    ]
+    try:
+        saved = [(f"checkpoint {n}", Path(n).read_text(encoding="utf-8")) for n in args.checkpoint]
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"credledger: cannot read a checkpoint: {error}", file=sys.stderr)
+        return 2
     verifier = NoteVerifier(runtime.ledger.verifier_key)
     report = verify_ledger(runtime.ledger.log, verifier, saved)
     for problem in report.problems:

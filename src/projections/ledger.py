@@ -47,6 +47,7 @@ LEDGER_DDL = [
         id INTEGER PRIMARY KEY CHECK (id = 1),
         tree_size BIGINT NOT NULL,
         position BIGINT NOT NULL,
+        epoch BIGINT NOT NULL,
         updated_at TEXT NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS ledger_checkpoints (
@@ -65,6 +66,7 @@ NODE_COLUMNS = ("level", "node_index", "hash")
 class Head:
     size: int  # leaves integrated
     position: int  # the last one's notification id
+    epoch: int = 0  # bumped by every reset, so no integrator appends to a forgotten tree
 
 
 @dataclass(frozen=True)
@@ -103,29 +105,36 @@ class LedgerLog:
         self.reads = reads
         self.batch_size = batch_size
         self._lock = threading.Lock()  # one integration batch at a time in this process
+        # The head this process last wrote and the tree's right edge at it: the next batch
+        # needs no head or node reads. The guarded UPDATE tells when someone else moved on.
+        self._last: tuple[Head, Frontier] | None = None
         if reads.kind == "sqlite":
             with reads.transaction() as tx:
                 for ddl in LEDGER_DDL:
                     tx.execute(ddl)
                 tx.execute(
-                    "INSERT INTO ledger_head (id, tree_size, position, updated_at) "
-                    "SELECT 1, 0, 0, ? WHERE NOT EXISTS (SELECT 1 FROM ledger_head)",
+                    "INSERT INTO ledger_head (id, tree_size, position, epoch, updated_at) "
+                    "SELECT 1, 0, 0, 0, ? WHERE NOT EXISTS (SELECT 1 FROM ledger_head)",
                     (_now(),),
                 )
 
     # --- integration ---
 
     def head(self) -> Head:
-        size, position = self.reads.query("SELECT tree_size, position FROM ledger_head")[0]
-        return Head(int(size), int(position))
+        size, position, epoch = self.reads.query(
+            "SELECT tree_size, position, epoch FROM ledger_head"
+        )[0]
+        return Head(int(size), int(position), int(epoch))
 
     def events_head(self) -> int:
         return self.events.recorder.max_notification_id() or 0
 
-    def step(self, batch_size: int | None = None) -> int:
-        """Integrates one batch; returns how many events it consumed (0 when caught up)."""
+    def step(self, batch_size: int | None = None, fresh: bool = False) -> int:
+        """Integrates one batch; returns how many events it consumed (0 when caught up).
+        `fresh`: read the head from the store, not this process's last write (a rebuild
+        elsewhere may have reset it)."""
         with self._lock:
-            head = self.head()
+            head = self._last[0] if self._last and not fresh else self.head()
             batch = self._read(head.position, batch_size or self.batch_size)
             if not batch:
                 return 0
@@ -157,7 +166,7 @@ class LedgerLog:
                     head = self.head()
                     pending = reader.submit(self._read, head.position, batch_size)
                     continue
-                head = Head(head.size + len(batch), batch[-1].id)
+                head = Head(head.size + len(batch), batch[-1].id, head.epoch)
                 done += len(batch)
                 if progress is not None:
                     progress(head.position)
@@ -173,7 +182,10 @@ class LedgerLog:
     def _append(self, head: Head, batch: Sequence[Notification]) -> bool:
         """One transaction: the batch's leaves and completed subtrees, and the new head.
         False when the head is no longer `head` (nothing written)."""
-        frontier = Frontier.load(head.size, self.nodes(Frontier.parts(head.size)))
+        if self._last is not None and self._last[0] == head:
+            frontier = Frontier(head.size, list(self._last[1].hashes))
+        else:
+            frontier = Frontier.load(head.size, self.nodes(Frontier.parts(head.size)))
         leaves: list[tuple[int, int, bytes]] = []
         nodes: list[tuple[int, int, bytes]] = []
         for notification in batch:
@@ -184,21 +196,26 @@ class LedgerLog:
             with self.reads.transaction() as tx:
                 tx.execute(
                     "UPDATE ledger_head SET tree_size = ?, position = ?, updated_at = ? "
-                    "WHERE tree_size = ? AND position = ?",
-                    (frontier.size, batch[-1].id, _now(), head.size, head.position),
+                    "WHERE tree_size = ? AND position = ? AND epoch = ?",
+                    (frontier.size, batch[-1].id, _now(), head.size, head.position, head.epoch),
                 )
                 if tx.cursor.rowcount != 1:
                     raise PositionMoved("ledger")
                 tx.insert_rows("ledger_leaves", LEAF_COLUMNS, leaves)
                 tx.insert_rows("ledger_nodes", NODE_COLUMNS, nodes)
         except PositionMoved:
+            self._last = None
             return False
+        except BaseException:
+            self._last = None
+            raise
+        self._last = (Head(frontier.size, batch[-1].id, head.epoch), frontier)
         return True
 
     def catch_up_to(self, target: int) -> Head:
         """Integrate at least every event up to position `target` (read-your-writes)."""
         head = self.head()
-        while head.position < target and self.step():
+        while head.position < target and self.step(fresh=True):
             head = self.head()
         return head
 
@@ -208,8 +225,11 @@ class LedgerLog:
             tx.execute("DELETE FROM ledger_nodes")
             tx.execute("DELETE FROM ledger_leaves")
             tx.execute(
-                "UPDATE ledger_head SET tree_size = 0, position = 0, updated_at = ?", (_now(),)
+                "UPDATE ledger_head SET tree_size = 0, position = 0, epoch = epoch + 1, "
+                "updated_at = ?",
+                (_now(),),
             )
+            self._last = None
 
     # --- reading the tree ---
 
