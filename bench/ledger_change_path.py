@@ -168,9 +168,10 @@ def main() -> None:
         f"{args.changes} changes per client per round"
     )
     print(
-        "| store | clients | changes | p50 on (ms) | p50 off (ms) | p50 on/off | p95 on | p95 off |"
+        "| store | clients | changes | p50 on (ms) | p50 off (ms) | p50 on/off "
+        "| median of per-round on/off | p95 on | p95 off |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for store in stores:
         for clients in args.clients:
             on, off = results[(store, clients, True)], results[(store, clients, False)]

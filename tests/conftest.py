@@ -11,6 +11,7 @@ import base64
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,6 +103,34 @@ def _require_postgres() -> None:
 def _drop_schema(schema: str) -> None:
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@contextmanager
+def own_store(kind: str, folder: Path, prefix: str) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """A store of a test's own (SQLite file or PostgreSQL schema, migrated) and the
+    environment a `credledger` subprocess needs to reach it; the schema is dropped after."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDLEDGER_")}
+    env.update(CREDLEDGER_ARGON2_MEMORY_COST="1024", CREDLEDGER_ARGON2_TIME_COST="1")
+    schema = None
+    if kind == "sqlite":
+        settings = _settings(database_url=f"sqlite:///{folder}/store.db")
+        env.update(CREDLEDGER_DATABASE_URL=settings.database_url)
+    else:
+        _require_postgres()
+        schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        settings = postgres_settings(schema)
+        migrations.apply(settings)
+        env.update(
+            CREDLEDGER_DATABASE_URL=POSTGRES_URL,
+            CREDLEDGER_DATABASE_SCHEMA=schema,
+            CREDLEDGER_LEDGER_KEY=LEDGER_KEY,
+        )
+    env.update(CREDLEDGER_SECRET_KEY=settings.secret_key.get_secret_value())  # type: ignore[union-attr]
+    try:
+        yield settings, env
+    finally:
+        if schema is not None:
+            _drop_schema(schema)
 
 
 @pytest.fixture(scope="session")

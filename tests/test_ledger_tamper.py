@@ -5,11 +5,9 @@ and the ledger's own tables rewritten to match a changed store (a saved checkpoi
 from __future__ import annotations
 
 import base64
-import os
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +17,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from credledger import migrations
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
 from credledger.wiring import Runtime, build_runtime
@@ -28,11 +25,8 @@ from projections.ledger import LedgerLog
 from service.context import RequestContext
 from tests.conftest import (
     ADMIN_PASSWORD,
-    LEDGER_KEY,
     POSTGRES_URL,
-    _drop_schema,
-    _settings,
-    postgres_settings,
+    own_store,
 )
 from tests.independent import open_checkpoint
 
@@ -137,30 +131,13 @@ def _is_set(runtime: Runtime, position: int) -> bool:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDLEDGER_")}
-    env.update(CREDLEDGER_ARGON2_MEMORY_COST="1024", CREDLEDGER_ARGON2_TIME_COST="1")
-    schema = None
-    if request.param == "sqlite":
-        settings = _settings(database_url=f"sqlite:///{tmp_path}/store.db")
-        env.update(CREDLEDGER_DATABASE_URL=settings.database_url)
-    else:
-        schema = f"cl_tamper_{uuid.uuid4().hex[:10]}"
-        settings = postgres_settings(schema)
-        migrations.apply(settings)
-        env.update(
-            CREDLEDGER_DATABASE_URL=POSTGRES_URL,
-            CREDLEDGER_DATABASE_SCHEMA=schema,
-            CREDLEDGER_LEDGER_KEY=LEDGER_KEY,
-        )
-    env.update(CREDLEDGER_SECRET_KEY=settings.secret_key.get_secret_value())  # type: ignore[union-attr]
-    runtime = build_runtime(settings)
-    try:
-        admin_set = _populate(runtime)
-        yield Store(runtime, RawEvents(settings), tmp_path, env, admin_set)
-    finally:
-        runtime.close()
-        if schema:
-            _drop_schema(schema)
+    with own_store(request.param, tmp_path, "cl_tamper") as (settings, env):
+        runtime = build_runtime(settings)
+        try:
+            admin_set = _populate(runtime)
+            yield Store(runtime, RawEvents(settings), tmp_path, env, admin_set)
+        finally:
+            runtime.close()
 
 
 def _failed(done: subprocess.CompletedProcess[str], *expected: str) -> str:

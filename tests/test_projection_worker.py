@@ -4,7 +4,6 @@ survives killed connections; a rebuild killed half-way resumes to a clean rebuil
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import signal
 import subprocess
@@ -16,9 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
-from credledger import migrations
 from credledger.bootstrap import bootstrap
 from credledger.wiring import build_runtime
 from domain.errors import InvalidCredentials
@@ -30,10 +27,8 @@ from projections.verify import verify
 from service.context import RequestContext
 from tests.conftest import (
     ADMIN_PASSWORD,
-    LEDGER_KEY,
     POSTGRES_URL,
-    _settings,
-    postgres_settings,
+    own_store,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -245,33 +240,12 @@ CLI = [sys.executable, "-m", "credledger.cli"]
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def fresh_store(request, tmp_path):
     """A store of its own (a rebuild must not race the shared test store); env for the CLI."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDLEDGER_")}
-    env.update(CREDLEDGER_ARGON2_MEMORY_COST="1024", CREDLEDGER_ARGON2_TIME_COST="1")
-    if request.param == "sqlite":
-        settings = _settings(database_url=f"sqlite:///{tmp_path}/store.db")
-        env.update(CREDLEDGER_DATABASE_URL=settings.database_url)
-    else:
-        schema = f"cl_worker_{uuid.uuid4().hex[:10]}"
-        settings = postgres_settings(schema)
-        migrations.apply(settings)
-        env.update(
-            CREDLEDGER_DATABASE_URL=POSTGRES_URL,
-            CREDLEDGER_DATABASE_SCHEMA=schema,
-            CREDLEDGER_LEDGER_KEY=LEDGER_KEY,
-        )
-    env.update(CREDLEDGER_SECRET_KEY=settings.secret_key.get_secret_value())
-    runtime = build_runtime(settings)
-    try:
-        yield runtime, env
-    finally:
-        runtime.close()
-        if request.param == "postgres":
-            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP SCHEMA {} CASCADE").format(
-                        sql.Identifier(settings.database_schema)
-                    )
-                )
+    with own_store(request.param, tmp_path, "cl_worker") as (settings, env):
+        runtime = build_runtime(settings)
+        try:
+            yield runtime, env
+        finally:
+            runtime.close()
 
 
 def _active(runtime) -> dict[str, int]:

@@ -9,9 +9,8 @@ read them without a transaction. Checkpoints the log signed are kept here too.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from eventsourcing.application import Application
@@ -28,59 +27,18 @@ from ledger.merkle import (
     range_hash,
 )
 from projections.event_types import iso
+from projections.ledger_tables import (
+    LEAF_COLUMNS,
+    LEDGER_DDL,
+    NODE_COLUMNS,
+    Head,
+    KeptCheckpoint,
+    Leaf,
+    Progress,
+    kept_row,
+    leaf_row,
+)
 from projections.readstore import PositionMoved, ReadStore
-
-# SQLite only: on PostgreSQL the same tables come from migrations/ (0003.ledger.sql).
-LEDGER_DDL = [
-    """CREATE TABLE IF NOT EXISTS ledger_leaves (
-        leaf_index BIGINT PRIMARY KEY,
-        position BIGINT NOT NULL UNIQUE,
-        leaf_hash BLOB NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS ledger_nodes (
-        level INTEGER NOT NULL,
-        node_index BIGINT NOT NULL,
-        hash BLOB NOT NULL,
-        PRIMARY KEY (level, node_index)
-    )""",
-    """CREATE TABLE IF NOT EXISTS ledger_head (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        tree_size BIGINT NOT NULL,
-        position BIGINT NOT NULL,
-        epoch BIGINT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS ledger_checkpoints (
-        tree_size BIGINT PRIMARY KEY,
-        root BLOB NOT NULL,
-        note TEXT NOT NULL,
-        signed_at TEXT NOT NULL
-    )""",
-]
-Progress = Callable[[int], None]  # called with the position reached after each batch
-LEAF_COLUMNS = ("leaf_index", "position", "leaf_hash")
-NODE_COLUMNS = ("level", "node_index", "hash")
-
-
-@dataclass(frozen=True)
-class Head:
-    size: int  # leaves integrated
-    position: int  # the last one's notification id
-    epoch: int = 0  # bumped by every reset, so no integrator appends to a forgotten tree
-
-
-@dataclass(frozen=True)
-class Leaf:
-    index: int
-    position: int
-    hash: bytes
-
-
-@dataclass(frozen=True)
-class KeptCheckpoint:
-    size: int
-    root: bytes
-    note: str
 
 
 def stored_leaf_hash(notification: Notification) -> bytes:
@@ -284,14 +242,14 @@ class LedgerLog:
             "SELECT leaf_index, position, leaf_hash FROM ledger_leaves WHERE leaf_index = ?",
             (index,),
         )
-        return _leaf(rows[0]) if rows else None
+        return leaf_row(rows[0]) if rows else None
 
     def leaf_at(self, position: int) -> Leaf | None:
         rows = self.reads.query(
             "SELECT leaf_index, position, leaf_hash FROM ledger_leaves WHERE position = ?",
             (position,),
         )
-        return _leaf(rows[0]) if rows else None
+        return leaf_row(rows[0]) if rows else None
 
     def leaves(self, start: int, limit: int) -> list[Leaf]:
         rows = self.reads.query(
@@ -299,7 +257,7 @@ class LedgerLog:
             "WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?",
             (start, limit),
         )
-        return [_leaf(row) for row in rows]
+        return [leaf_row(row) for row in rows]
 
     def inputs_at(self, first: int, last: int) -> dict[int, Notification]:
         """The stored events at positions first..last, by position, as they are now."""
@@ -314,13 +272,13 @@ class LedgerLog:
         rows = self.reads.query(
             "SELECT tree_size, root, note FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1"
         )
-        return _kept(rows[0]) if rows else None
+        return kept_row(rows[0]) if rows else None
 
     def checkpoints(self) -> list[KeptCheckpoint]:
         rows = self.reads.query(
             "SELECT tree_size, root, note FROM ledger_checkpoints ORDER BY tree_size"
         )
-        return [_kept(row) for row in rows]
+        return [kept_row(row) for row in rows]
 
     def keep_checkpoint(self, size: int, root: bytes, note: str) -> KeptCheckpoint:
         """Stores a signed checkpoint (once per size); returns the one kept for that size."""
@@ -333,14 +291,4 @@ class LedgerLog:
         rows = self.reads.query(
             "SELECT tree_size, root, note FROM ledger_checkpoints WHERE tree_size = ?", (size,)
         )
-        return _kept(rows[0])
-
-
-def _leaf(row: tuple[object, ...]) -> Leaf:
-    index, position, digest = row
-    return Leaf(int(index), int(position), bytes(digest))  # type: ignore[call-overload, arg-type]
-
-
-def _kept(row: tuple[object, ...]) -> KeptCheckpoint:
-    size, root, note = row
-    return KeptCheckpoint(int(size), bytes(root), str(note))  # type: ignore[call-overload, arg-type]
+        return kept_row(rows[0])

@@ -17,7 +17,8 @@ from eventsourcing.persistence import Notification
 
 from ledger.merkle import EMPTY_ROOT, Frontier
 from ledger.note import Checkpoint, InvalidNote, NoteVerifier
-from projections.ledger import Leaf, LedgerLog, stored_leaf_hash
+from projections.ledger import LedgerLog, stored_leaf_hash
+from projections.ledger_tables import Leaf
 
 PAGE = 5000
 

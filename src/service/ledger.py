@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from domain.errors import Forbidden, InvalidArgument, LedgerEntryNotFound, LedgerInconsistent
 from ledger.leaf import leaf_input
 from ledger.note import NoteSigner
-from projections.ledger import KeptCheckpoint, LedgerLog
+from projections.ledger import LedgerLog
+from projections.ledger_tables import KeptCheckpoint
 from service.context import ADMIN, AUDITOR, Actor
 
 MAX_LEAVES = 1000
