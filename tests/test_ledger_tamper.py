@@ -5,6 +5,7 @@ and the ledger's own tables rewritten to match a changed store (a saved checkpoi
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from tests.conftest import (
     POSTGRES_URL,
     own_store,
 )
-from tests.independent import open_checkpoint
+from tests.independent import hash_leaf, open_checkpoint, verify_inclusion
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from rebuild_throughput import seed  # noqa: E402
@@ -266,3 +267,19 @@ def test_an_integrator_never_appends_to_a_tree_someone_else_reset(store):
     mine.catch_up()  # its remembered head is stale: the guard sends it back to the store's
     assert mine.head().position == mine.events_head()
     assert store.verify().returncode == 0
+
+
+def test_ledger_prove_gives_an_auditor_everything_to_check_one_event(store):
+    """`credledger ledger prove POSITION`: the leaf input, the audit path and a signed
+    checkpoint in one JSON, checked here only with the independent verifiers."""
+    done = store.cli("prove", str(store.admin_set))
+    assert done.returncode == 0, done.stderr
+    bundle = json.loads(done.stdout)
+    opened = open_checkpoint(bundle["checkpoint"], bundle["verifierKey"])
+    assert bundle["verifierKey"] == store.cli("key").stdout.strip()
+    leaf = base64.b64decode(bundle["leafInput"])
+    assert json.loads(leaf)["position"] == store.admin_set == bundle["position"]
+    assert hash_leaf(leaf) == base64.b64decode(bundle["leafHash"])
+    path = [base64.b64decode(h) for h in bundle["hashes"]]
+    verify_inclusion(bundle["index"], opened.size, hash_leaf(leaf), path, opened.root)
+    assert bundle["treeSize"] == opened.size
