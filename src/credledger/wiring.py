@@ -7,6 +7,7 @@ import binascii
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,13 +72,17 @@ def secret_key(settings: Settings) -> str:
         raise ConfigurationError(
             "CREDLEDGER_SECRET_KEY must be set for PostgreSQL (every node needs the same key)"
         )
-    path = settings.data_dir / "secret.key"
+    return _kept_secret(settings.data_dir / "secret.key", lambda: secrets.token_urlsafe(48))
+
+
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """A secret made on first use and kept, readable by its owner only, in the data dir."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return Path(path).read_text().strip()
+            handle.write(make() + "\n")
+    return path.read_text().strip()
 
 
 def ledger_signer(settings: Settings, keys: Keyring) -> NoteSigner:
@@ -90,13 +95,10 @@ def ledger_signer(settings: Settings, keys: Keyring) -> NoteSigner:
             "seed, the same on every node; e.g. `openssl rand -base64 32`)"
         )
     else:
-        path = settings.data_dir / "ledger.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
-        encoded = path.read_text().strip()
+        encoded = _kept_secret(
+            settings.data_dir / "ledger.key",
+            lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        )
     try:
         seed = base64.b64decode(encoded, validate=True)
     except binascii.Error:

@@ -122,17 +122,14 @@ class Frontier:
         """Adds a leaf hash; returns the completed nodes (level >= 1, index, hash)."""
         index = self.size
         self.size += 1
-        self.hashes.append(leaf)
         made: list[tuple[int, int, bytes]] = []
-        level = 0
+        digest, level = leaf, 0
         while index & 1:  # each trailing one bit closes a subtree one level up
-            right = self.hashes.pop()
-            left = self.hashes.pop()
+            digest = node_hash(self.hashes.pop(), digest)
             level += 1
             index >>= 1
-            digest = node_hash(left, right)
-            self.hashes.append(digest)
             made.append((level, index, digest))
+        self.hashes.append(digest)
         return made
 
     def root(self) -> bytes:
