@@ -27,14 +27,14 @@ from pathlib import Path
 import httpx2 as httpx
 import psycopg
 from psycopg import sql
-from rebuild_throughput import POSTGRES_URL
+from rebuild_throughput import BENCH_SETTINGS, POSTGRES_URL
 
 from credledger import migrations
 from credledger.settings import Settings
 
 ADMIN = "Bench-chief-Quartz-4821"
 PASSWORDS = ("amber-Compass-77-meadow", "violet-Lantern-42-harbor")
-LEDGER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+LEDGER_KEY = BENCH_SETTINGS["ledger_key"]
 CLI = Path(sys.executable).with_name("credledger")
 
 

@@ -13,21 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-import psycopg
-from psycopg import sql
-from rebuild_throughput import POSTGRES_URL, read_rate, seed
+from rebuild_throughput import each_store, read_rate, seed
 
-from credledger import migrations
 from credledger.settings import Settings
 from credledger.wiring import build_runtime
 
 BATCH = 5000
-BENCH_LEDGER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 
 def integrate_rate(runtime) -> tuple[float, int]:
@@ -64,26 +57,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
-    common = {
-        "secret_key": "bench-" + "k" * 40,
-        "ledger_key": BENCH_LEDGER_KEY,
-        "argon2_memory_cost": 1024,
-        "argon2_time_cost": 1,
-    }
-    rows = []
-    if args.store in ("sqlite", "both"):
-        folder = Path(tempfile.mkdtemp())
-        settings = Settings(database_url=f"sqlite:///{folder}/bench.db", **common)
-        rows.append(("SQLite (file, WAL)", bench(settings, args.events, args.runs)))
-    if args.store in ("postgres", "both"):
-        schema = f"cl_bench_{uuid.uuid4().hex[:8]}"
-        settings = Settings(database_url=POSTGRES_URL, database_schema=schema, **common)
-        migrations.apply(settings)
-        try:
-            rows.append(("PostgreSQL 127.0.0.1", bench(settings, args.events, args.runs)))
-        finally:
-            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    rows = each_store(args.store, lambda settings: bench(settings, args.events, args.runs))
     print(f"machine: {os.cpu_count()} cores; median of {args.runs} runs, batches of {BATCH}")
     print("| store | leaves | raw read ev/s | integrate ev/s (median) | slowest run | ratio |")
     print("|---|---|---|---|---|---|")

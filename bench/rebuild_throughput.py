@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -140,35 +141,40 @@ def bench(settings: Settings, events: int, runs: int) -> dict[str, float]:
         runtime.close()
 
 
+BENCH_SETTINGS = {
+    "secret_key": "bench-" + "k" * 40,
+    "ledger_key": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",  # a fixed 32-byte seed
+    "argon2_memory_cost": 1024,
+    "argon2_time_cost": 1,
+}
+
+
+def each_store(choice: str, run: Callable[[Settings], dict[str, float]]):
+    """(name, results) of `run` on a fresh SQLite file and/or a fresh PostgreSQL schema."""
+    rows = []
+    if choice in ("sqlite", "both"):
+        folder = Path(tempfile.mkdtemp())
+        settings = Settings(database_url=f"sqlite:///{folder}/bench.db", **BENCH_SETTINGS)
+        rows.append(("SQLite (file, WAL)", run(settings)))
+    if choice in ("postgres", "both"):
+        schema = f"cl_bench_{uuid.uuid4().hex[:8]}"
+        settings = Settings(database_url=POSTGRES_URL, database_schema=schema, **BENCH_SETTINGS)
+        migrations.apply(settings)
+        try:
+            rows.append(("PostgreSQL 127.0.0.1", run(settings)))
+        finally:
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
-    common = {"secret_key": "bench-" + "k" * 40, "argon2_memory_cost": 1024, "argon2_time_cost": 1}
-    rows = []
-    if args.store in ("sqlite", "both"):
-        folder = Path(tempfile.mkdtemp())
-        rows.append(
-            (
-                "SQLite (file, WAL)",
-                bench(
-                    Settings(database_url=f"sqlite:///{folder}/bench.db", **common),
-                    args.events,
-                    args.runs,
-                ),
-            )
-        )
-    if args.store in ("postgres", "both"):
-        schema = f"cl_bench_{uuid.uuid4().hex[:8]}"
-        settings = Settings(database_url=POSTGRES_URL, database_schema=schema, **common)
-        migrations.apply(settings)
-        try:
-            rows.append(("PostgreSQL 127.0.0.1", bench(settings, args.events, args.runs)))
-        finally:
-            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    rows = each_store(args.store, lambda settings: bench(settings, args.events, args.runs))
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "?")
     python = platform.python_version()
