@@ -332,3 +332,22 @@ def test_a_rebuild_killed_midway_resumes_to_exactly_the_rows_of_a_clean_rebuild(
     report = verify(runtime.projector, runtime.reads.models)
     assert report.drift == []
     assert report.users == len(resumed_rows["users"])
+
+
+def test_a_broken_ledger_does_not_stall_the_read_models(fresh_store):
+    runtime, _ = fresh_store
+    bootstrap(runtime.service, admin_password=ADMIN_PASSWORD)
+    with runtime.read_store.transaction() as tx:  # a head that claims leaves it does not have
+        tx.execute("UPDATE ledger_head SET tree_size = 3, position = 3")
+    worker = runtime.worker()
+    worker.start()
+    try:
+        assert _caught_up(runtime.projector)
+        time.sleep(3)  # the ledger keeps failing; its retries are now seconds apart
+        org_id, user_id = _write_user(runtime.service)
+        assert _caught_up(runtime.projector, timeout=1.0)  # the read models did not wait
+        assert _shows(runtime.reads.models, org_id, user_id)
+        assert runtime.ledger.log.head().size == 3  # the ledger could not move, and said so
+    finally:
+        worker.stop()
+        runtime.service.store.after_save.remove(worker.wake)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -80,17 +81,21 @@ class ProjectionWorker:
             self.listener.close()
 
     def run(self) -> None:
-        backoff = 0.0
+        # Each follower backs off on its own: a broken ledger must not stall the read models.
+        backoff = [0.0] * len(self.followers)
+        retry_at = [0.0] * len(self.followers)
         while not self._stop.is_set():
-            try:
-                for follower in self.followers:
+            for i, follower in enumerate(self.followers):
+                if time.monotonic() < retry_at[i]:
+                    continue
+                try:
                     follower.catch_up()
-                backoff = 0.0
-            except Exception as error:  # a dropped connection must not end the worker
-                backoff = min(MAX_BACKOFF_SECONDS, max(0.2, backoff * 2))
-                log.warning("projection batch failed (%s); retrying in %.1fs", error, backoff)
-                self._stop.wait(backoff)
-                continue
+                    backoff[i] = 0.0
+                except Exception as error:  # a dropped connection must not end the worker
+                    backoff[i] = min(MAX_BACKOFF_SECONDS, max(0.2, backoff[i] * 2))
+                    retry_at[i] = time.monotonic() + backoff[i]
+                    name = type(follower).__name__
+                    log.warning("%s failed (%s); retrying in %.1fs", name, error, backoff[i])
             self._idle()
 
     def _idle(self) -> None:
