@@ -17,7 +17,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
 from credledger.wiring import Runtime, build_runtime
@@ -218,6 +220,13 @@ def test_ledger_tables_rewritten_to_match_a_changed_store_fail_a_saved_checkpoin
     # The log refuses to rebuild over a checkpoint it signed, and names it...
     refused = store.cli("rebuild")
     assert refused.returncode == 1 and "disagrees with the kept checkpoint" in refused.stderr
+    # ...and will not sign a checkpoint that forks from the one it kept.
+    app = create_app(store.runtime.service, store.runtime.reads, None, store.runtime.ledger)
+    with TestClient(app) as client:
+        token = client.post("/v1/sessions", json={"loginName": "admin", "password": ADMIN_PASSWORD})
+        headers = {"Authorization": f"Bearer {token.json()['token']}"}
+        forked = client.get("/v1/ledger/checkpoint", headers=headers)
+    assert forked.status_code == 503 and forked.json()["code"] == "ledger_inconsistent"
     # ...so the intruder also erases the kept checkpoints and rebuilds the tables.
     with store.runtime.read_store.transaction() as tx:
         tx.execute("DELETE FROM ledger_checkpoints")
