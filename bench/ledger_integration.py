@@ -10,12 +10,11 @@ transaction per batch, COPY on PostgreSQL). Reports medians of --runs runs. Usag
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 
-from rebuild_throughput import each_store, read_rate, seed
+from rebuild_throughput import each_store, read_rate, seed, store_bench_arguments
 
 from credledger.settings import Settings
 from credledger.wiring import build_runtime
@@ -52,11 +51,7 @@ def bench(settings: Settings, events: int, runs: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
-    args = parser.parse_args()
+    args = store_bench_arguments()
     rows = each_store(args.store, lambda settings: bench(settings, args.events, args.runs))
     print(f"machine: {os.cpu_count()} cores; median of {args.runs} runs, batches of {BATCH}")
     print("| store | leaves | raw read ev/s | integrate ev/s (median) | slowest run | ratio |")

@@ -168,12 +168,17 @@ def each_store(choice: str, run: Callable[[Settings], dict[str, float]]):
     return rows
 
 
-def main() -> None:
+def store_bench_arguments() -> argparse.Namespace:
+    """--events, --runs and --store, shared by the benchmarks that seed a store."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = store_bench_arguments()
     rows = each_store(args.store, lambda settings: bench(settings, args.events, args.runs))
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "?")

@@ -63,7 +63,7 @@ class LedgerService:
             raise Forbidden()
         if not 1 <= limit <= MAX_LEAVES:
             raise InvalidArgument("limit", f"must be between 1 and {MAX_LEAVES}")
-        self.log.catch_up_to(self.log.events_head())
+        self._integrated()
         leaves = self.log.leaves(start, limit)
         if not leaves:
             return []
@@ -91,7 +91,7 @@ class LedgerService:
 
     def consistency(self, actor: Actor, old: int, new: int) -> list[bytes]:
         _require_auditor(actor)
-        size = self.log.catch_up_to(self.log.events_head()).size
+        size = self._integrated()
         if old > new:
             raise InvalidArgument("from", "must not be greater than `to`")
         if new > size:
@@ -100,9 +100,13 @@ class LedgerService:
 
     # --- for operators (CLI) and the API alike ---
 
+    def _integrated(self) -> int:
+        """Integrates every event committed before this call; returns the tree size."""
+        return self.log.catch_up_to(self.log.events_head()).size
+
     def signed_checkpoint(self) -> KeptCheckpoint:
         """The checkpoint of the whole tree as of now, signed once and kept."""
-        size = self.log.catch_up_to(self.log.events_head()).size
+        size = self._integrated()
         root = self.log.root(size)
         latest = self.log.latest_checkpoint()
         if latest is not None:
@@ -120,11 +124,7 @@ class LedgerService:
     ) -> InclusionProof:
         if (index is None) == (position is None):
             raise InvalidArgument("index", "give either `index` or `position`")
-        size = (
-            self.signed_checkpoint().size
-            if tree_size is None
-            else self.log.catch_up_to(self.log.events_head()).size
-        )
+        size = self.signed_checkpoint().size if tree_size is None else self._integrated()
         if tree_size is not None:
             if tree_size > size:
                 raise InvalidArgument("treeSize", f"is beyond the current tree of {size} leaves")
