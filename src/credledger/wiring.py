@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from credledger import migrations
+from credledger.datakeys import SQLITE_DDL, SqlDataKeyTable
 from credledger.settings import Settings
 from ledger.note import NoteSigner
 from projections.catalog import all_models
@@ -27,6 +28,7 @@ from service.keys import Keyring
 from service.ledger import LedgerService
 from service.outbox import outbox_from_setting
 from service.reads import ReadService
+from service.sealing import DataKeys
 from service.store import EventStore
 
 log = logging.getLogger("credledger")
@@ -110,7 +112,7 @@ def ledger_signer(settings: Settings, keys: Keyring) -> NoteSigner:
         raise ConfigurationError(f"ledger: {error}") from None
 
 
-def build_store(settings: Settings) -> EventStore:
+def build_store(settings: Settings, keys: Keyring) -> EventStore:
     if settings.is_postgres:
         missing = migrations.pending(settings)
         if missing:
@@ -118,7 +120,15 @@ def build_store(settings: Settings) -> EventStore:
                 f"the PostgreSQL database is not migrated ({len(missing)} pending: "
                 f"{', '.join(missing)}): run `credledger migrate` first"
             )
-    return EventStore(env=store_env(settings))
+    data_keys = DataKeys(SqlDataKeyTable(data_key_store(settings)), keys.data_key_wrapping_key)
+    return EventStore(data_keys, env=store_env(settings))
+
+
+def data_key_store(settings: Settings) -> ReadStore:
+    if settings.is_postgres:
+        return PostgresReadStore(settings.postgres_parts(), settings.database_schema, max_size=4)
+    path = settings.sqlite_path
+    return SqliteReadStore(path.with_name(f"{path.stem}-keys{path.suffix or '.db'}"), SQLITE_DDL)
 
 
 def build_service(settings: Settings, clock: Clock = utc_now) -> CredentialService:
@@ -135,7 +145,7 @@ def build_service(settings: Settings, clock: Clock = utc_now) -> CredentialServi
     except ValueError as error:
         raise ConfigurationError(f"CREDLEDGER_SECRET_KEY: {error}") from None
     return CredentialService(
-        store=build_store(settings),
+        store=build_store(settings, keys),
         hasher=hasher,
         keys=keys,
         outbox=outbox_from_setting(settings.mail_outbox),

@@ -32,12 +32,14 @@ class Session(Aggregate):
 
     class Ended(Aggregate.Event):
         audit: Audit
+        # Whose client metadata `audit` holds (CONTRACTS §6); absent from older events.
+        user_id: UUID | None = None
 
         def apply(self, session: Session) -> None:
             session.ended = True
 
     def end(self, audit: Audit) -> None:
-        self.trigger_event(self.Ended, audit=audit)
+        self.trigger_event(self.Ended, audit=audit, user_id=self.user_id)
 
     def is_active(self, now: datetime) -> bool:
         return not self.ended and now < self.expires_at

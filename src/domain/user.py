@@ -25,6 +25,7 @@ Audit = dict[str, Any]  # actor, method, dialect, client: who did it, how, throu
 
 class User(Aggregate):
     id: UUID
+    erased = False  # a class default, so snapshots taken before erasure existed still load
 
     class Registered(Aggregate.Created):
         org_id: UUID
@@ -292,6 +293,22 @@ class User(Aggregate):
 
     def remove(self, audit: Audit) -> None:
         self.trigger_event(self.Removed, audit=audit)
+
+    class Erased(Aggregate.Event):
+        """The person is forgotten: their data key is destroyed, so every personal field of
+        this aggregate's past events reads as absent. Carries no personal data itself."""
+
+        audit: Audit
+
+        def apply(self, user: User) -> None:
+            user.erased = user.removed = True
+            user.username, user.email, user.full_name = "", None, None
+            user.pending_reset = None
+            user.session_generation += 1
+            user.surviving_sessions = []
+
+    def erase(self, audit: Audit) -> None:
+        self.trigger_event(self.Erased, audit=audit)
 
 
 @dataclass

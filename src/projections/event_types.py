@@ -25,6 +25,7 @@ STABLE_TYPES: dict[type, str] = {
     # Not in the contract's list: recorded only when a success clears failures or a lock.
     User.PasswordCheckSucceeded: "user.password.check.succeeded",
     User.Removed: "user.removed",
+    User.Erased: "user.erased",
     User.HashUpgraded: "user.password.hash.upgraded",
     User.Locked: "user.locked",
     User.Unlocked: "user.unlocked",

@@ -21,6 +21,9 @@ OWNER_ORG = "(SELECT org_id FROM {history_owners} WHERE user_id = ?)"
 INSERT_FOR_ORG = INSERT.replace("{org}", "?")
 INSERT_FOR_USER = INSERT.replace("{org}", OWNER_ORG)
 REMEMBER_OWNER = "INSERT INTO {history_owners} (user_id, org_id) VALUES (?, ?)"
+# Erasure keeps every row and drops the client metadata, the erasure's own row included: by
+# the time anyone replays it, the key that opened that metadata is gone.
+FORGET_CLIENT = "UPDATE {history} SET client = '{{}}' WHERE user_id = ?"
 
 
 class HistoryModel:
@@ -71,4 +74,6 @@ class HistoryModel:
         if isinstance(event, User.Registered):
             statements.append(Statement(REMEMBER_OWNER, (subject, str(event.org_id))))
         statements.append(Statement(INSERT_FOR_USER, (position, subject, subject, *common)))
+        if isinstance(event, User.Erased):
+            statements.append(Statement(FORGET_CLIENT, (subject,)))
         return statements

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
+from domain.user import User
 from projections.event_types import iso
 from projections.model import ReadModel
 from projections.readstore import PositionMoved, ReadStore, Transaction, table_names
@@ -22,6 +23,8 @@ from projections.statements import Statement
 
 # Only these aggregates feed read models; other notifications just move positions.
 RELEVANT_TOPICS = ("domain.user:User.", "domain.organization:Organization.")
+# After these, the bytes the models overwrote must leave the files too (CONTRACTS §6).
+ERASURE_TOPIC = f"{User.Erased.__module__}:{User.Erased.__qualname__}"
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ class Projector:
                 tx.apply(
                     statements[cursor.model.name], table_names(cursor.model, cursor.generation)
                 )
+        if any(n.topic == ERASURE_TOPIC for n in notifications):
+            self.reads.wipe_freed()
         return last
 
     def step(self) -> int:

@@ -120,20 +120,24 @@ class ReadStore(Protocol):
 
     def query(self, text: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    def wipe_freed(self) -> None:
+        """Makes sure bytes that were deleted or overwritten are gone from the files."""
+        ...
+
     def close(self) -> None: ...
 
 
 class SqliteReadStore:
     kind = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, ddl: Sequence[str] = tuple(BASE_DDL)) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._lock = threading.Lock()  # one writer at a time in this process
         with self.transaction() as tx:
-            for ddl in BASE_DDL:
-                tx.execute(ddl)
+            for statement in ddl:
+                tx.execute(statement)
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -141,6 +145,9 @@ class SqliteReadStore:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Deleted and overwritten rows are zeroed, so an erased person's plaintext does
+            # not linger in free pages (CONTRACTS §6).
+            conn.execute("PRAGMA secure_delete=ON")
             self._local.conn = conn
         return conn
 
@@ -158,6 +165,11 @@ class SqliteReadStore:
 
     def query(self, text: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._connection().execute(text, tuple(args)).fetchall()
+
+    def wipe_freed(self) -> None:
+        """Older page images stay in the write-ahead log until it is checkpointed and cut."""
+        with self._lock:
+            self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -193,6 +205,9 @@ class PostgresReadStore:
     def query(self, text: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.pool.connection() as conn:
             return conn.execute(text.replace("?", "%s"), tuple(args)).fetchall()
+
+    def wipe_freed(self) -> None:
+        """Nothing to do from here: dead row versions go at VACUUM (see the README)."""
 
     def close(self) -> None:
         self.pool.close()

@@ -36,6 +36,12 @@ UPDATE = (
     "WHERE user_id = ?"
 )
 
+# Erasure (CONTRACTS §6): the row stays for the history's reach checks, the person goes.
+ERASE = (
+    "UPDATE {users} SET username = '', email = NULL, full_name = NULL, removed = TRUE, "
+    "sequence = ?, change_date = ?, position = ? WHERE user_id = ?"
+)
+
 
 @dataclass(frozen=True)
 class Effect:
@@ -99,7 +105,7 @@ class UsersModel:
                     (
                         str(event.originator_id),
                         str(event.org_id),
-                        event.username,
+                        event.username or "",  # absent once the person is erased
                         dumps(list(event.roles)),
                         event.email,
                         event.full_name,
@@ -108,6 +114,8 @@ class UsersModel:
                     ),
                 )
             ]
+        if isinstance(event, User.Erased):
+            return [Statement(ERASE, (*details, str(event.originator_id)))]
         effect = EFFECTS.get(type(event), NO_EFFECT)
         change_required = getattr(event, "change_required", False)
         locked_until = iso(getattr(event, "locked_until", None))

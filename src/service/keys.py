@@ -39,6 +39,11 @@ class Keyring:
     def jwt_key(self) -> bytes:
         return self._mac("jwt-signing")
 
+    @property
+    def data_key_wrapping_key(self) -> bytes:
+        """AES-256 key that wraps every person's data key (CONTRACTS §6)."""
+        return self._mac("data-key-wrapping")
+
     def numeric_id(self, user_id: UUID) -> int:
         """A stable positive integer (53 bits, safe in JSON numbers) for APIs that need one."""
         value = int.from_bytes(self._mac("numeric-id", str(user_id))[:7], "big") >> 3

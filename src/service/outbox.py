@@ -26,10 +26,11 @@ class Outbox(Protocol):
 
 
 class LogOutbox:
-    """Logs that a mail was sent, never its body: the body carries a reset secret."""
+    """Logs that a mail was sent, never its body (a reset secret) nor its recipient (personal
+    data that must be erasable, CONTRACTS §6)."""
 
     def send(self, mail: Mail) -> None:
-        log.info("mail to %s: %s (body withheld from the log)", mail.to, mail.subject)
+        log.info("mail: %s (recipient and body withheld from the log)", mail.subject)
 
 
 class FileOutbox:
@@ -58,9 +59,7 @@ class SmtpOutbox:
         message.set_content(mail.body)
         with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
             smtp.send_message(message)
-        log.info(
-            "mail to %s sent via smtp://%s:%s: %s", mail.to, self.host, self.port, mail.subject
-        )
+        log.info("mail sent via smtp://%s:%s: %s", self.host, self.port, mail.subject)
 
 
 def outbox_from_setting(setting: str) -> Outbox:

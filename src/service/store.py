@@ -1,4 +1,7 @@
-"""The event store: one eventsourcing Application for every aggregate of the instance."""
+"""The event store: one eventsourcing Application for every aggregate of the instance.
+
+Personal data is sealed by its mapper before anything is written (`service.sealing`).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Mapper, Transcoding
 
 from domain.user import PendingReset, User
+from service.sealing import DataKeys, SealedAsText, SealingMapper
 
 
 class PendingResetAsDict(Transcoding):
@@ -27,7 +31,8 @@ class EventStore(Application):
     # Users collect check/lock events; snapshots keep their replay short.
     snapshotting_intervals = {User: 50}  # noqa: RUF012
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_keys: DataKeys, env: dict[str, str] | None = None) -> None:
+        self.data_keys = data_keys  # the mapper, built by the base class, seals with these
         super().__init__(env=env)
         self.after_save: list[Callable[[], None]] = []  # e.g. wake the projection worker
 
@@ -37,6 +42,14 @@ class EventStore(Application):
             listener()
         return recordings
 
+    def close(self) -> None:
+        super().close()
+        self.data_keys.close()
+
+    def construct_mapper(self) -> Mapper:
+        return SealingMapper(super().construct_mapper(), self.data_keys)
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(PendingResetAsDict())
+        transcoder.register(SealedAsText())

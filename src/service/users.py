@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from domain.errors import InvalidArgument, UsernameTaken
+from domain.errors import Forbidden, InvalidArgument, UsernameTaken, UserNotFound
 from domain.indexes import UsernameIndex
 from domain.names import display_username
 from domain.user import User
@@ -115,6 +115,37 @@ class UserUseCases(Core):
             return Details.of(user, user.org_id)
 
         return self.retrying(attempt)
+
+    def erase_user(self, actor: Actor, user_id: UUID, ctx: RequestContext) -> None:
+        """Forget the person (CONTRACTS §6): record the erasure, then destroy their data key.
+
+        In that order, so a crash in between leaves an erased user whose key a second call
+        destroys (while answering 404 like any second erasure); the other order could leave
+        a key gone but the username, which only that key opened, still claimed.
+        """
+        user = self.load(User, user_id)
+        if user is None or not actor.reaches(user.org_id):
+            raise UserNotFound()
+        if not actor.is_admin_of(user.org_id):
+            raise Forbidden()
+        if user.erased:
+            self.store.data_keys.destroy(user_id)
+            raise UserNotFound()
+
+        def attempt() -> None:
+            user = self.load(User, user_id)
+            if user is None or user.erased:
+                raise UserNotFound()
+            index = self.load(UsernameIndex, self.username_index_id(user.org_id, user.username))
+            user.erase(ctx.audit(str(actor.user_id), "admin"))
+            released = []
+            if index is not None and index.user_id == user.id:
+                index.release()
+                released.append(index)
+            self.store.save(user, *released)
+
+        self.retrying(attempt)
+        self.store.data_keys.destroy(user_id)
 
     def unlock(self, actor: Actor, user_id: UUID, ctx: RequestContext) -> Details:
         def attempt() -> Details:

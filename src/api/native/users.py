@@ -1,4 +1,4 @@
-"""Users: read, remove, unlock, password change/set/reset."""
+"""Users: read, remove, erase, unlock, password change/set/reset."""
 
 from __future__ import annotations
 
@@ -63,6 +63,15 @@ def remove_user(
     user_id: UUID, actor: ActorDep, service: ServiceDep, ctx: NativeContextDep
 ) -> Response:
     service.remove_user(actor, user_id, ctx)
+    return Response(status_code=204)
+
+
+@router.post("/{user_id}/erase", status_code=204)
+def erase_user(
+    user_id: UUID, actor: ActorDep, service: ServiceDep, ctx: NativeContextDep
+) -> Response:
+    """Forget the person: their history stays, with every personal field gone for good."""
+    service.erase_user(actor, user_id, ctx)
     return Response(status_code=204)
 
 

@@ -1,0 +1,259 @@
+"""Personal data sealed under per-person data keys: crypto-shredding (CONTRACTS §6).
+
+Each person gets a random AES-256 data key, kept outside the event store and wrapped by a key
+derived from the instance secret. The mapper seals the personal fields that `domain.personal`
+names before an event or snapshot is stored, and opens them when it is read. Erasure destroys
+the data key: the stored bytes (and so every ledger leaf) stay exactly as they were, and the
+fields read as absent from then on.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import (
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Transcoding,
+)
+
+from domain.personal import CLIENT, USER_PERSONAL_FIELDS, USER_TOPIC, data_subject, personal_fields
+
+FORMAT = b"\x01"  # first byte of every sealed value: room for another scheme later
+NONCE_BYTES = 12
+# How long a process may keep a data key in memory: after an erasure elsewhere, every process
+# has forgotten the key within this time.
+KEY_CACHE_SECONDS = 60.0
+KEY_CACHE_ENTRIES = 100_000
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A personal value as stored: base64 of format byte, nonce and AES-GCM ciphertext."""
+
+    blob: str
+
+
+class SealedAsText(Transcoding):
+    type = Sealed
+    name = "sealed"  # persisted in events and snapshots: never rename
+
+    def encode(self, obj: Sealed) -> str:
+        return obj.blob
+
+    def decode(self, data: str) -> Sealed:
+        return Sealed(data)
+
+
+class DataKeyTable(Protocol):
+    """Where wrapped data keys live: never in the event store."""
+
+    def fetch(self, subject: UUID) -> tuple[bytes | None] | None:
+        """None: no row; (None,): the key was destroyed; (wrapped,): the wrapped key."""
+        ...
+
+    def insert(self, subject: UUID, wrapped: bytes) -> None:
+        """Adds the row unless one exists (a concurrent writer's key wins)."""
+        ...
+
+    def destroy(self, subject: UUID) -> None:
+        """Leaves a row without key material, whether or not one existed."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class DataKeys:
+    def __init__(
+        self,
+        table: DataKeyTable,
+        wrapping_key: bytes,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.table = table
+        self._wrapping = AESGCM(wrapping_key)
+        self._clock = clock
+        self._cache: dict[UUID, tuple[bytes | None, float]] = {}
+        self._lock = threading.Lock()
+
+    # --- keys ---
+
+    def for_sealing(self, subject: UUID) -> bytes | None:
+        """The person's key, made on first use; None once erased."""
+        cached = self._cached(subject)
+        if cached is not None:
+            return cached[0]
+        row = self.table.fetch(subject)
+        if row is None:
+            self.table.insert(subject, self._wrap(subject, AESGCM.generate_key(256)))
+            row = self.table.fetch(subject)
+        return self._remember(subject, row)
+
+    def for_opening(self, subject: UUID) -> bytes | None:
+        cached = self._cached(subject)
+        if cached is not None:
+            return cached[0]
+        return self._remember(subject, self.table.fetch(subject))
+
+    def destroy(self, subject: UUID) -> None:
+        self.table.destroy(subject)
+        with self._lock:
+            self._cache.pop(subject, None)
+
+    def close(self) -> None:
+        self.table.close()
+
+    def forget(self, subject: UUID) -> None:
+        """Drops a cached key, e.g. when this process sees the person's erasure."""
+        with self._lock:
+            self._cache.pop(subject, None)
+
+    def _cached(self, subject: UUID) -> tuple[bytes | None] | None:
+        entry = self._cache.get(subject)
+        if entry is None or entry[1] < self._clock():
+            return None
+        return (entry[0],)
+
+    def _remember(self, subject: UUID, row: tuple[bytes | None] | None) -> bytes | None:
+        if row is None:
+            return None  # not cached: the key may be made by another process any moment
+        key = None if row[0] is None else self._unwrap(subject, row[0])
+        with self._lock:
+            if len(self._cache) >= KEY_CACHE_ENTRIES:
+                self._cache.clear()
+            self._cache[subject] = (key, self._clock() + KEY_CACHE_SECONDS)
+        return key
+
+    def _wrap(self, subject: UUID, key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._wrapping.encrypt(nonce, key, b"data-key\x1f" + subject.bytes)
+
+    def _unwrap(self, subject: UUID, wrapped: bytes) -> bytes:
+        nonce, body = wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:]
+        try:
+            return self._wrapping.decrypt(nonce, body, b"data-key\x1f" + subject.bytes)
+        except InvalidTag:
+            raise ValueError(
+                f"the data key of {subject} does not open with this CREDLEDGER_SECRET_KEY"
+            ) from None
+
+    # --- values ---
+
+    def seal(self, subject: UUID, field: str, value: Any) -> Sealed | None:
+        """None when the person was erased: nothing personal is written for them any more."""
+        key = self.for_sealing(subject)
+        if key is None:
+            return None
+        nonce = os.urandom(NONCE_BYTES)
+        plain = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        body = AESGCM(key).encrypt(nonce, plain, _aad(subject, field))
+        return Sealed(base64.b64encode(FORMAT + nonce + body).decode())
+
+    def open(self, subject: UUID, field: str, sealed: Sealed) -> Any:
+        """The value, or None when the person's key was destroyed."""
+        key = self.for_opening(subject)
+        if key is None:
+            return None
+        raw = base64.b64decode(sealed.blob)
+        if raw[:1] != FORMAT:
+            raise ValueError(f"unknown sealed format {raw[:1]!r}")
+        nonce, body = raw[1 : 1 + NONCE_BYTES], raw[1 + NONCE_BYTES :]
+        try:
+            return json.loads(AESGCM(key).decrypt(nonce, body, _aad(subject, field)))
+        except InvalidTag:
+            raise ValueError(f"sealed {field} of {subject} was altered") from None
+
+
+def _aad(subject: UUID, field: str) -> bytes:
+    """Binds a sealed value to its person and field: it cannot be moved to another."""
+    return subject.bytes + b"\x1f" + field.encode()
+
+
+class SealingMapper(Mapper):
+    """The library's mapper, with personal fields sealed on the way in and opened on the way
+    out. Absent after erasure: `None` for a field, `{}` for client metadata."""
+
+    def __init__(self, base: Mapper, keys: DataKeys) -> None:
+        super().__init__(base.transcoder, base.compressor, base.cipher)
+        self.keys = keys
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        return super().to_stored_event(self._sealed(domain_event))
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        event = super().to_domain_event(stored_event)
+        try:
+            self._open(event)
+        except ValueError as error:
+            raise MapperDeserialisationError(
+                f"stored event {stored_event.originator_id} v{stored_event.originator_version}: "
+                f"{error}"
+            ) from error
+        return event
+
+    # --- sealing ---
+
+    def _sealed(self, event: Any) -> Any:
+        if isinstance(event, Snapshot):
+            if event.topic != USER_TOPIC:
+                return event
+            inner = dict(event.state)
+            self._seal_fields(event.originator_id, inner, USER_PERSONAL_FIELDS)
+            return _copy(event, {**vars(event), "state": inner})
+        subject = data_subject(event)
+        if subject is None:
+            return event
+        state = dict(vars(event))
+        self._seal_fields(subject, state, personal_fields(event))
+        audit = state.get("audit")
+        if audit and audit.get(CLIENT):
+            sealed = self.keys.seal(subject, CLIENT, audit[CLIENT])
+            state["audit"] = {**audit, CLIENT: sealed if sealed is not None else {}}
+        return _copy(event, state)
+
+    def _seal_fields(self, subject: UUID, state: dict[str, Any], names: tuple[str, ...]) -> None:
+        for name in names:
+            if state.get(name) not in (None, "") and not isinstance(state[name], Sealed):
+                state[name] = self.keys.seal(subject, name, state[name])
+
+    # --- opening ---
+
+    def _open(self, event: Any) -> None:
+        if isinstance(event, Snapshot):
+            self._open_fields(event.originator_id, event.state)
+            return
+        state = vars(event)
+        audit = state.get("audit")
+        sealed_client = isinstance(audit, dict) and isinstance(audit.get(CLIENT), Sealed)
+        if not sealed_client and not any(isinstance(v, Sealed) for v in state.values()):
+            return  # nothing personal, or written before sealing existed
+        subject = data_subject(event)
+        if subject is None:
+            raise ValueError("a sealed value without a data subject")
+        self._open_fields(subject, state)
+        if sealed_client:
+            audit[CLIENT] = self.keys.open(subject, CLIENT, audit[CLIENT]) or {}
+
+    def _open_fields(self, subject: UUID, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            if isinstance(value, Sealed):
+                state[name] = self.keys.open(subject, name, value)
+
+
+def _copy(event: Any, state: dict[str, Any]) -> Any:
+    """The same event with another state; the original, still in use, is left untouched."""
+    copy = object.__new__(type(event))
+    object.__setattr__(copy, "__dict__", state)
+    return copy
