@@ -45,16 +45,25 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, store: str, ledger: bool, folder: Path) -> None:
-        self.name, self.port = f"{store}, ledger {'on' if ledger else 'off'}", free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CREDLEDGER_")}
-        env.update(
-            CREDLEDGER_SECRET_KEY="bench-" + "k" * 40,
-            CREDLEDGER_LEDGER_KEY=LEDGER_KEY,
-            CREDLEDGER_ADMIN_PASSWORD=ADMIN,
-            CREDLEDGER_RATE_LIMIT_PER_MINUTE="0",
-            CREDLEDGER_LEDGER_BACKGROUND="true" if ledger else "false",
-        )
+    """`credledger serve` on a store of its own, with extra settings or another source tree."""
+
+    def __init__(
+        self, store: str, label: str, folder: Path, env: dict[str, str], source: Path | None = None
+    ) -> None:
+        self.name, self.port = f"{store}, {label}", free_port()
+        base = {k: v for k, v in os.environ.items() if not k.startswith("CREDLEDGER_")}
+        env = {
+            **base,
+            "CREDLEDGER_SECRET_KEY": "bench-" + "k" * 40,
+            "CREDLEDGER_LEDGER_KEY": LEDGER_KEY,
+            "CREDLEDGER_ADMIN_PASSWORD": ADMIN,
+            "CREDLEDGER_RATE_LIMIT_PER_MINUTE": "0",
+            **env,
+        }
+        command = [str(CLI), "serve", "--port", str(self.port)]
+        if source is not None:  # another checkout's code, on this environment's packages
+            env["PYTHONPATH"] = str(source / "src")
+            command = [sys.executable, "-m", "credledger.cli", *command[1:]]
         self.schema = None
         if store == "sqlite":
             env["CREDLEDGER_DATABASE_URL"] = f"sqlite:///{folder}/{uuid.uuid4().hex}.db"
@@ -63,9 +72,8 @@ class Server:
             env.update(CREDLEDGER_DATABASE_URL=POSTGRES_URL, CREDLEDGER_DATABASE_SCHEMA=self.schema)
             migrations.apply(Settings(database_url=POSTGRES_URL, database_schema=self.schema))
         self.process = subprocess.Popen(
-            [str(CLI), "serve", "--port", str(self.port)],
-            env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            command, env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -137,51 +145,79 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--changes", type=int, default=20, help="per client per round")
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
-    args = parser.parse_args()
-    stores = ("sqlite", "postgres") if args.store == "both" else (args.store,)
-    folder = Path(tempfile.mkdtemp())
-    servers = {(s, on): Server(s, on, folder) for s in stores for on in (True, False)}
-    results: dict[tuple[str, int, bool], list[float]] = {}
-    paired: dict[tuple[str, int], list[float]] = {}  # per round: p50 on / p50 off
+def compare(
+    servers: dict[tuple[str, str], Server],
+    stores: tuple[str, ...],
+    variants: tuple[str, str],
+    rounds: int,
+    changes: int,
+    client_counts: list[int],
+) -> None:
+    """Rounds alternate which variant goes first, so both share the machine's state of the
+    moment; prints medians over every change, and the median of per-round p50 ratios."""
+    a, b = variants
+    results: dict[tuple[str, int, str], list[float]] = {}
+    paired: dict[tuple[str, int], list[float]] = {}  # per round: p50 a / p50 b
     try:
-        for round_ in range(args.rounds):
+        for round_ in range(rounds):
             for store in stores:
-                for clients in args.clients:
-                    order = (True, False) if round_ % 2 == 0 else (False, True)
+                for clients in client_counts:
                     p50 = {}
-                    for on in order:
-                        done = servers[(store, on)].changes(clients, args.changes)
-                        results.setdefault((store, clients, on), []).extend(done)
-                        p50[on] = statistics.median(done)
-                    paired.setdefault((store, clients), []).append(p50[True] / p50[False])
+                    for variant in variants if round_ % 2 == 0 else variants[::-1]:
+                        done = servers[(store, variant)].changes(clients, changes)
+                        results.setdefault((store, clients, variant), []).extend(done)
+                        p50[variant] = statistics.median(done)
+                    paired.setdefault((store, clients), []).append(p50[a] / p50[b])
     finally:
         for server in servers.values():
             server.stop()
     print(
-        f"machine: {os.cpu_count()} cores; {args.rounds} rounds alternating on/off, "
-        f"{args.changes} changes per client per round"
+        f"machine: {os.cpu_count()} cores; {rounds} rounds alternating {a}/{b}, "
+        f"{changes} changes per client per round"
     )
     print(
-        "| store | clients | changes | p50 on (ms) | p50 off (ms) | p50 on/off "
-        "| median of per-round on/off | p95 on | p95 off |"
+        f"| store | clients | changes | p50 {a} (ms) | p50 {b} (ms) | p50 {a}/{b} "
+        f"| median of per-round {a}/{b} | p95 {a} | p95 {b} |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for store in stores:
-        for clients in args.clients:
-            on, off = results[(store, clients, True)], results[(store, clients, False)]
-            p50_on, p50_off = statistics.median(on), statistics.median(off)
+        for clients in client_counts:
+            one, two = results[(store, clients, a)], results[(store, clients, b)]
+            p50_one, p50_two = statistics.median(one), statistics.median(two)
             print(
-                f"| {store} | {clients} | {len(on)} | {p50_on:.1f} | {p50_off:.1f} "
-                f"| {p50_on / p50_off:.3f} | {statistics.median(paired[(store, clients)]):.3f} "
-                f"| {percentile(on, 0.95):.1f} "
-                f"| {percentile(off, 0.95):.1f} |"
+                f"| {store} | {clients} | {len(one)} | {p50_one:.1f} | {p50_two:.1f} "
+                f"| {p50_one / p50_two:.3f} | {statistics.median(paired[(store, clients)]):.3f} "
+                f"| {percentile(one, 0.95):.1f} | {percentile(two, 0.95):.1f} |"
             )
+
+
+def arguments(description: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--changes", type=int, default=20, help="per client per round")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--baseline", default="HEAD", help="(sealing bench) the revision to compare"
+    )
+    return parser.parse_args()
+
+
+def stores_of(args: argparse.Namespace) -> tuple[str, ...]:
+    return ("sqlite", "postgres") if args.store == "both" else (args.store,)
+
+
+def main() -> None:
+    args = arguments(__doc__).parse_args()
+    stores, folder = stores_of(args), Path(tempfile.mkdtemp())
+    servers = {
+        (store, label): Server(
+            store, f"ledger {label}", folder, {"CREDLEDGER_LEDGER_BACKGROUND": str(on).lower()}
+        )
+        for store in stores
+        for label, on in (("on", True), ("off", False))
+    }
+    compare(servers, stores, ("on", "off"), args.rounds, args.changes, args.clients)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from domain.policy import PasswordPolicy
 from domain.session import Session
 from domain.user import PendingReset, User
 from projections import history as history_module
+from projections import users as users_module
 from projections.event_types import USER_EVENTS, iso
 from projections.history import HistoryModel
 from projections.organizations import OrganizationsModel
@@ -51,6 +52,7 @@ STABLE_NAMES = {
     User.Unlocked: "user.unlocked",
     User.SessionsRevoked: "user.sessions.revoked",
     User.RolesChanged: "user.roles.changed",
+    User.Erased: "user.erased",
 }
 
 # The parameters of the one users UPDATE, by meaning (see projections/users.py).
@@ -135,6 +137,7 @@ def _lifecycle() -> tuple[User, list[Any]]:
     user.unlock(ADMIN_AUDIT)
     user.change_roles(["admin", "auditor"], ADMIN_AUDIT)
     user.remove(ADMIN_AUDIT)
+    user.erase(ADMIN_AUDIT)
     return user, list(user.collect_events())
 
 
@@ -285,12 +288,31 @@ def test_every_user_event_after_registration_moves_sequence_change_date_and_posi
         iso(registered.timestamp),
         1000,
     )
+    *later, erased = later
     for offset, event in enumerate(later, start=1001):
         named = _named(_one_update(event, offset))
         assert (named["sequence"], named["change_date"], named["position"], named["user_id"]) == (
             event.originator_version, iso(event.timestamp), offset, str(user.id),
         )  # fmt: skip
     assert [e.originator_version for e in events] == list(range(1, len(events) + 1))
+    assert _one_update(erased, 2000).args == (
+        erased.originator_version, iso(erased.timestamp), 2000, str(user.id),
+    )  # fmt: skip
+
+
+def test_erasure_blanks_the_person_in_the_users_row_and_every_client_of_their_history():
+    user = _registered_user()
+    user.erase(ADMIN_AUDIT)
+    (erased,) = user.collect_events()
+    (statement,) = UsersModel().reduce(erased, 9)
+    assert statement.sql == users_module.ERASE
+    assert "username = ''" in statement.sql and "email = NULL" in statement.sql
+    assert "full_name = NULL" in statement.sql and "removed = TRUE" in statement.sql
+    row, forget = HistoryModel().reduce(erased, 9)
+    assert row.sql == history_module.INSERT_FOR_USER and row.args[4] == "user.erased"
+    # After the row: the erasure's own client (the admin's, sealed under the person's key)
+    # is gone on replay too, so live and rebuilt rows agree.
+    assert forget.sql == history_module.FORGET_CLIENT and forget.args == (str(user.id),)
 
 
 def test_the_users_model_ignores_everything_but_user_events():
@@ -335,7 +357,7 @@ def test_registration_remembers_the_owner_org_then_writes_the_first_history_row(
 def test_every_user_event_is_one_history_row_with_its_stable_type_and_audit():
     user, events = _lifecycle()
     for position, event in enumerate(events[1:], start=2):
-        (row,) = HistoryModel().reduce(event, position)
+        row, *_ = HistoryModel().reduce(event, position)  # erasure adds a statement (below)
         assert row.sql == history_module.INSERT_FOR_USER
         position_, user_id, owner_lookup, sequence, kind, at, actor, method, dialect, client = (
             row.args
@@ -366,7 +388,7 @@ def test_a_hash_upgrade_carries_the_logins_audit_and_without_one_is_the_systems(
 def test_history_rows_never_carry_a_hash_or_a_reset_digest():
     _, events = _lifecycle()
     statements = [s for n, e in enumerate(events, 1) for s in HistoryModel().reduce(e, n)]
-    assert len(statements) == len(events) + 1  # + the owner row
+    assert len(statements) == len(events) + 2  # + the owner row and the erasure's scrub
     text = repr([s.args for s in statements])
     for secret in (HASH, HASH_2, HASH_3, "$argon2", CODE_DIGEST, TOKEN_DIGEST):
         assert secret not in text

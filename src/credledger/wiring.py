@@ -128,7 +128,9 @@ def data_key_store(settings: Settings) -> ReadStore:
     if settings.is_postgres:
         return PostgresReadStore(settings.postgres_parts(), settings.database_schema, max_size=4)
     path = settings.sqlite_path
-    return SqliteReadStore(path.with_name(f"{path.stem}-keys{path.suffix or '.db'}"), SQLITE_DDL)
+    # FULL: a key must be on disk before any event sealed with it can be.
+    keys = path.with_name(f"{path.stem}-keys{path.suffix or '.db'}")
+    return SqliteReadStore(keys, SQLITE_DDL, synchronous="FULL")
 
 
 def build_service(settings: Settings, clock: Clock = utc_now) -> CredentialService:

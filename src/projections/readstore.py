@@ -130,8 +130,11 @@ class ReadStore(Protocol):
 class SqliteReadStore:
     kind = "sqlite"
 
-    def __init__(self, path: Path, ddl: Sequence[str] = tuple(BASE_DDL)) -> None:
+    def __init__(
+        self, path: Path, ddl: Sequence[str] = tuple(BASE_DDL), synchronous: str = "NORMAL"
+    ) -> None:
         self.path = path
+        self.synchronous = synchronous
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._lock = threading.Lock()  # one writer at a time in this process
@@ -144,7 +147,7 @@ class SqliteReadStore:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
             # Deleted and overwritten rows are zeroed, so an erased person's plaintext does
             # not linger in free pages (CONTRACTS §6).
             conn.execute("PRAGMA secure_delete=ON")

@@ -102,10 +102,18 @@ class DataKeys:
         return self._remember(subject, row)
 
     def for_opening(self, subject: UUID) -> bytes | None:
+        """None once erased. No row at all means the key store was lost or is another
+        store's: that is an error, never a silent erasure of everyone."""
         cached = self._cached(subject)
         if cached is not None:
             return cached[0]
-        return self._remember(subject, self.table.fetch(subject))
+        row = self.table.fetch(subject)
+        if row is None:
+            raise ValueError(
+                f"no data key for {subject}: the data key store is missing or belongs to "
+                "another event store"
+            )
+        return self._remember(subject, row)
 
     def destroy(self, subject: UUID) -> None:
         self.table.destroy(subject)
