@@ -197,10 +197,7 @@ def arguments(description: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--changes", type=int, default=20, help="per client per round")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument(
-        "--baseline", default="HEAD", help="(sealing bench) the revision to compare"
-    )
-    return parser.parse_args()
+    return parser
 
 
 def stores_of(args: argparse.Namespace) -> tuple[str, ...]:

@@ -86,6 +86,7 @@ class DataKeys:
         self._wrapping = AESGCM(wrapping_key)
         self._clock = clock
         self._cache: dict[UUID, tuple[bytes | None, float]] = {}
+        self._ciphers: dict[bytes, AESGCM] = {}  # built once per key: replays open many values
         self._lock = threading.Lock()
 
     # --- keys ---
@@ -117,8 +118,7 @@ class DataKeys:
 
     def destroy(self, subject: UUID) -> None:
         self.table.destroy(subject)
-        with self._lock:
-            self._cache.pop(subject, None)
+        self.forget(subject)
 
     def close(self) -> None:
         self.table.close()
@@ -126,7 +126,9 @@ class DataKeys:
     def forget(self, subject: UUID) -> None:
         """Drops a cached key, e.g. when this process sees the person's erasure."""
         with self._lock:
-            self._cache.pop(subject, None)
+            entry = self._cache.pop(subject, None)
+            if entry is not None and entry[0] is not None:
+                self._ciphers.pop(entry[0], None)
 
     def _cached(self, subject: UUID) -> tuple[bytes | None] | None:
         entry = self._cache.get(subject)
@@ -141,8 +143,15 @@ class DataKeys:
         with self._lock:
             if len(self._cache) >= KEY_CACHE_ENTRIES:
                 self._cache.clear()
+                self._ciphers.clear()
             self._cache[subject] = (key, self._clock() + KEY_CACHE_SECONDS)
         return key
+
+    def _cipher(self, key: bytes) -> AESGCM:
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            cipher = self._ciphers[key] = AESGCM(key)
+        return cipher
 
     def _wrap(self, subject: UUID, key: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -166,7 +175,7 @@ class DataKeys:
             return None
         nonce = os.urandom(NONCE_BYTES)
         plain = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-        body = AESGCM(key).encrypt(nonce, plain, _aad(subject, field))
+        body = self._cipher(key).encrypt(nonce, plain, _aad(subject, field))
         return Sealed(base64.b64encode(FORMAT + nonce + body).decode())
 
     def open(self, subject: UUID, field: str, sealed: Sealed) -> Any:
@@ -179,7 +188,7 @@ class DataKeys:
             raise ValueError(f"unknown sealed format {raw[:1]!r}")
         nonce, body = raw[1 : 1 + NONCE_BYTES], raw[1 + NONCE_BYTES :]
         try:
-            return json.loads(AESGCM(key).decrypt(nonce, body, _aad(subject, field)))
+            return json.loads(self._cipher(key).decrypt(nonce, body, _aad(subject, field)))
         except InvalidTag:
             raise ValueError(f"sealed {field} of {subject} was altered") from None
 
@@ -214,7 +223,7 @@ class SealingMapper(Mapper):
     # --- sealing ---
 
     def _sealed(self, event: Any) -> Any:
-        if isinstance(event, Snapshot):
+        if type(event) is Snapshot:
             if event.topic != USER_TOPIC:
                 return event
             inner = dict(event.state)
@@ -239,23 +248,26 @@ class SealingMapper(Mapper):
     # --- opening ---
 
     def _open(self, event: Any) -> None:
-        if isinstance(event, Snapshot):
-            self._open_fields(event.originator_id, event.state)
+        if type(event) is Snapshot:
+            if event.topic == USER_TOPIC:
+                self._open_fields(event.originator_id, event.state, USER_PERSONAL_FIELDS)
             return
         state = vars(event)
         audit = state.get("audit")
         sealed_client = isinstance(audit, dict) and isinstance(audit.get(CLIENT), Sealed)
-        if not sealed_client and not any(isinstance(v, Sealed) for v in state.values()):
+        names = personal_fields(event)
+        if not sealed_client and not names:
             return  # nothing personal, or written before sealing existed
         subject = data_subject(event)
         if subject is None:
             raise ValueError("a sealed value without a data subject")
-        self._open_fields(subject, state)
+        self._open_fields(subject, state, names)
         if sealed_client:
             audit[CLIENT] = self.keys.open(subject, CLIENT, audit[CLIENT]) or {}
 
-    def _open_fields(self, subject: UUID, state: dict[str, Any]) -> None:
-        for name, value in state.items():
+    def _open_fields(self, subject: UUID, state: dict[str, Any], names: tuple[str, ...]) -> None:
+        for name in names:
+            value = state.get(name)
             if isinstance(value, Sealed):
                 state[name] = self.keys.open(subject, name, value)
 
