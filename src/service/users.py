@@ -105,12 +105,8 @@ class UserUseCases(Core):
     def remove_user(self, actor: Actor, user_id: UUID, ctx: RequestContext) -> Details:
         def attempt() -> Details:
             user = self.user_for_admin(actor, user_id)
-            index = self.load(UsernameIndex, self.username_index_id(user.org_id, user.username))
+            released = self._release_username(user)
             user.remove(ctx.audit(str(actor.user_id), "admin"))
-            released = []
-            if index is not None and index.user_id == user.id:
-                index.release()
-                released.append(index)
             self.store.save(user, *released)
             return Details.of(user, user.org_id)
 
@@ -136,16 +132,20 @@ class UserUseCases(Core):
             user = self.load(User, user_id)
             if user is None or user.erased:
                 raise UserNotFound()
-            index = self.load(UsernameIndex, self.username_index_id(user.org_id, user.username))
+            released = self._release_username(user)
             user.erase(ctx.audit(str(actor.user_id), "admin"))
-            released = []
-            if index is not None and index.user_id == user.id:
-                index.release()
-                released.append(index)
             self.store.save(user, *released)
 
         self.retrying(attempt)
         self.store.data_keys.destroy(user_id)
+
+    def _release_username(self, user: User) -> list[UsernameIndex]:
+        """The name index to save with the user's removal, if it still names this user."""
+        index = self.load(UsernameIndex, self.username_index_id(user.org_id, user.username))
+        if index is None or index.user_id != user.id:
+            return []
+        index.release()
+        return [index]
 
     def unlock(self, actor: Actor, user_id: UUID, ctx: RequestContext) -> Details:
         def attempt() -> Details:
