@@ -25,7 +25,10 @@ Audit = dict[str, Any]  # actor, method, dialect, client: who did it, how, throu
 
 class User(Aggregate):
     id: UUID
-    erased = False  # a class default, so snapshots taken before erasure existed still load
+    # Class defaults, so snapshots taken before these attributes existed still load.
+    erased = False
+    history_hash = None  # the current password's history hash, if one was made
+    previous_history: tuple[str | None, ...] = ()
 
     class Registered(Aggregate.Created):
         org_id: UUID
@@ -55,6 +58,10 @@ class User(Aggregate):
         self.roles = list(roles)
         self.password_hash: str | None = None
         self.previous_hashes: list[str] = []
+        # History hashes (argon2id under one salt per user, see service.core) beside the
+        # login hashes: a reuse check costs one hash, not one verification per kept password.
+        self.history_hash: str | None = None
+        self.previous_history: list[str | None] = []
         self.change_required = False
         self.password_changed_at: datetime | None = None
         self.failed_attempts = 0
@@ -81,9 +88,12 @@ class User(Aggregate):
         password_hash: str
         change_required: bool
         audit: Audit
+        history_hash: str | None = None  # absent from events before history hashes existed
 
         def apply(self, user: User) -> None:
-            user._store_new_hash(self.password_hash, self.change_required, self.timestamp)
+            user._store_new_hash(
+                self.password_hash, self.change_required, self.timestamp, self.history_hash
+            )
 
     class PasswordChanged(Aggregate.Event):
         """Changed by the user, proving the current password."""
@@ -91,9 +101,12 @@ class User(Aggregate):
         password_hash: str
         change_required: bool
         audit: Audit
+        history_hash: str | None = None  # absent from events before history hashes existed
 
         def apply(self, user: User) -> None:
-            user._store_new_hash(self.password_hash, self.change_required, self.timestamp)
+            user._store_new_hash(
+                self.password_hash, self.change_required, self.timestamp, self.history_hash
+            )
 
     class HashUpgraded(Aggregate.Event):
         """Same password, re-hashed with the current parameters after a successful check."""
@@ -104,12 +117,18 @@ class User(Aggregate):
         def apply(self, user: User) -> None:
             user.password_hash = self.password_hash
 
-    def _store_new_hash(self, new_hash: str, change_required: bool, at: datetime) -> None:
+    def _store_new_hash(
+        self, new_hash: str, change_required: bool, at: datetime, history_hash: str | None
+    ) -> None:
         if self.password_hash is not None:
+            history = [*self.previous_history, *[None] * len(self.previous_hashes)]
+            history = history[: len(self.previous_hashes)]  # aligned; older ones unknown
             self.previous_hashes = [self.password_hash, *self.previous_hashes][
                 :KEPT_PREVIOUS_HASHES
             ]
+            self.previous_history = [self.history_hash, *history][:KEPT_PREVIOUS_HASHES]
         self.password_hash = new_hash
+        self.history_hash = history_hash
         self.change_required = change_required
         self.password_changed_at = at
         self.failed_attempts = 0
@@ -189,9 +208,12 @@ class User(Aggregate):
         password_hash: str
         change_required: bool
         audit: Audit
+        history_hash: str | None = None  # absent from events before history hashes existed
 
         def apply(self, user: User) -> None:
-            user._store_new_hash(self.password_hash, self.change_required, self.timestamp)
+            user._store_new_hash(
+                self.password_hash, self.change_required, self.timestamp, self.history_hash
+            )
             user.locked, user.locked_until = False, None
 
     # --- sessions, roles, removal ---
@@ -222,20 +244,39 @@ class User(Aggregate):
 
     # --- commands: thin, the service has already decided ---
 
-    def set_password(self, password_hash: str, change_required: bool, audit: Audit) -> None:
+    def previous_passwords(self, count: int) -> list[tuple[str, str | None]]:
+        """The `count` passwords before the current one: (login hash, history hash or None)."""
+        history = [*self.previous_history, *[None] * count]
+        return list(zip(self.previous_hashes[:count], history, strict=False))
+
+    def set_password(
+        self,
+        password_hash: str,
+        change_required: bool,
+        audit: Audit,
+        history_hash: str | None = None,
+    ) -> None:
         self.trigger_event(
             self.PasswordSet,
             password_hash=password_hash,
             change_required=change_required,
             audit=audit,
+            history_hash=history_hash,
         )
 
-    def change_password(self, password_hash: str, change_required: bool, audit: Audit) -> None:
+    def change_password(
+        self,
+        password_hash: str,
+        change_required: bool,
+        audit: Audit,
+        history_hash: str | None = None,
+    ) -> None:
         self.trigger_event(
             self.PasswordChanged,
             password_hash=password_hash,
             change_required=change_required,
             audit=audit,
+            history_hash=history_hash,
         )
 
     def upgrade_hash(self, password_hash: str, audit: Audit | None = None) -> None:
@@ -272,7 +313,12 @@ class User(Aggregate):
         self.trigger_event(self.PasswordResetFailed, reset_id=reset_id, audit=audit)
 
     def complete_reset(
-        self, reset_id: str, password_hash: str, change_required: bool, audit: Audit
+        self,
+        reset_id: str,
+        password_hash: str,
+        change_required: bool,
+        audit: Audit,
+        history_hash: str | None = None,
     ) -> None:
         was_locked = self.locked
         self.trigger_event(
@@ -281,6 +327,7 @@ class User(Aggregate):
             password_hash=password_hash,
             change_required=change_required,
             audit=audit,
+            history_hash=history_hash,
         )
         if was_locked:  # make the unlock visible in the history, not only implied
             self.trigger_event(self.Unlocked, audit=audit)

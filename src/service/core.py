@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import random
 import time
 from collections.abc import Callable
@@ -156,19 +157,45 @@ class Core:
         new_password: str,
         cache: VerifyCache,
         user: User | None = None,
-    ) -> None:
-        """Cheap rules first; the hash-based rules (for an existing user) only when those pass."""
+        proven_current: str | None = None,
+        user_id: UUID | None = None,
+    ) -> str | None:
+        """Cheap rules first; the hash-based rules (for an existing user) only when those pass.
+
+        Returns the new password's history hash to store, when the policy keeps history.
+        At most one argon2 computation serves both hash rules (see the README): a caller who
+        has just proven `proven_current` is compared in constant time, and every kept
+        password with a history hash is matched against one history hash of the new one.
+        """
         policy = org.policy
         violations = policy.cheap_violations(new_password, (username, org.alias))
         if violations:
             raise PasswordPolicyViolation(violations)
-        if user is None:
-            return
-        if cache.verify(user.password_hash, new_password):
-            raise PasswordPolicyViolation(["same_as_current"])
-        history = user.previous_hashes[: policy.history_count]
-        if any(cache.verify(old, new_password) for old in history):
-            raise PasswordPolicyViolation(["reused"])
+        subject = user.id if user is not None else user_id
+        salt = self.keys.history_salt(subject) if subject is not None else b""
+        if user is not None:
+            if self._is_current(user, new_password, proven_current, cache, salt):
+                raise PasswordPolicyViolation(["same_as_current"])
+            for login_hash, history_hash in user.previous_passwords(policy.history_count):
+                if (
+                    cache.matches_history(history_hash, new_password, salt)
+                    if history_hash
+                    else cache.verify(login_hash, new_password)  # kept before history hashes
+                ):
+                    raise PasswordPolicyViolation(["reused"])
+        if policy.history_count == 0 or subject is None:
+            return None  # nothing will be checked against it (a later policy falls back)
+        return cache.history_hash(new_password, salt)
+
+    @staticmethod
+    def _is_current(
+        user: User, new: str, proven_current: str | None, cache: VerifyCache, salt: bytes
+    ) -> bool:
+        if proven_current is not None:
+            return hmac.compare_digest(new.encode(), proven_current.encode())
+        if user.history_hash:
+            return cache.matches_history(user.history_hash, new, salt)
+        return cache.verify(user.password_hash, new)
 
 
 def password_input(password: str) -> str:

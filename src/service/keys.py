@@ -39,6 +39,10 @@ class Keyring:
     def jwt_key(self) -> bytes:
         return self._mac("jwt-signing")
 
+    def history_salt(self, user_id: UUID) -> bytes:
+        """The one salt of a user's history hashes: fixed per user, different across users."""
+        return self._mac("history-salt", str(user_id))[:16]
+
     @property
     def data_key_wrapping_key(self) -> bytes:
         """AES-256 key that wraps every person's data key (CONTRACTS §6)."""

@@ -107,8 +107,10 @@ class PasswordUseCases(Core):
                 return refused or wrong()
             audit = ctx.audit(str(user.id), "self")
             org = self.org(user.org_id)
-            self.check_new_password(org, user.username, new, cache, user)
-            user.change_password(cache.hash(new), change_required, audit)
+            history_hash = self.check_new_password(
+                org, user.username, new, cache, user, proven_current=current
+            )
+            user.change_password(cache.hash(new), change_required, audit, history_hash)
             revoke = (
                 org.policy.revoke_sessions_on_change if revoke_others is None else revoke_others
             )
@@ -134,10 +136,10 @@ class PasswordUseCases(Core):
         def attempt() -> Details:
             user = self.user_for_admin(actor, user_id)
             org = self.org(user.org_id)
-            self.check_new_password(org, user.username, new, cache, user)
+            history_hash = self.check_new_password(org, user.username, new, cache, user)
             audit = ctx.audit(str(actor.user_id), "admin")
             was_locked = user.locked
-            user.set_password(cache.hash(new), change_required, audit)
+            user.set_password(cache.hash(new), change_required, audit, history_hash)
             if was_locked:
                 user.unlock(audit)
             if org.policy.revoke_sessions_on_change:

@@ -235,8 +235,8 @@ class ResetUseCases(PasswordUseCases):
         cache: VerifyCache,
     ) -> Details:
         org = self.org(user.org_id)
-        self.check_new_password(org, user.username, new, cache, user)
-        user.complete_reset(pending.reset_id, cache.hash(new), change_required, audit)
+        history_hash = self.check_new_password(org, user.username, new, cache, user)
+        user.complete_reset(pending.reset_id, cache.hash(new), change_required, audit, history_hash)
         if org.policy.revoke_sessions_on_change:
             user.revoke_sessions(None, audit)
         self.store.save(user)

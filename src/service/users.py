@@ -49,19 +49,20 @@ class UserUseCases(Core):
         org = self.org_for_admin(actor, org_id)
         username, email, roles = display_username(username), _email(email), _roles(roles)
         audit = ctx.audit(str(actor.user_id), "admin")
-        password_hash = None
+        user_id = uuid4()  # before the checks: the history hash is salted per user
+        password_hash = history_hash = None
         if password is not None:
-            self.check_new_password(
-                org, username, password_input(password), VerifyCache(self.hasher)
+            cache = VerifyCache(self.hasher)
+            history_hash = self.check_new_password(
+                org, username, password_input(password), cache, user_id=user_id
             )
-            password_hash = self.hasher.hash(password_input(password))
+            password_hash = cache.hash(password_input(password))
         index_id = self.username_index_id(org_id, username)
 
         def attempt() -> Created:
             index = self.load(UsernameIndex, index_id)
             if index is not None and index.user_id is not None:
                 raise UsernameTaken()
-            user_id = uuid4()
             user = User(
                 id=user_id,
                 org_id=org_id,
@@ -73,7 +74,7 @@ class UserUseCases(Core):
                 audit=audit,
             )
             if password_hash is not None:
-                user.set_password(password_hash, change_required, audit)
+                user.set_password(password_hash, change_required, audit, history_hash)
             if index is None:
                 index = UsernameIndex(id=index_id, user_id=user_id)
             else:
