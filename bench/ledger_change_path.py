@@ -48,7 +48,13 @@ class Server:
     """`credledger serve` on a store of its own, with extra settings or another source tree."""
 
     def __init__(
-        self, store: str, label: str, folder: Path, env: dict[str, str], source: Path | None = None
+        self,
+        store: str,
+        label: str,
+        folder: Path,
+        env: dict[str, str],
+        source: Path | None = None,
+        accounts: int = 8,
     ) -> None:
         self.name, self.port = f"{store}, {label}", free_port()
         base = {k: v for k, v in os.environ.items() if not k.startswith("CREDLEDGER_")}
@@ -82,7 +88,7 @@ class Server:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        self.accounts = self._accounts(8)
+        self.accounts = self._accounts(accounts) if accounts else []
 
     def _accounts(self, count: int) -> list[dict[str, str]]:
         with httpx.Client(base_url=self.url, timeout=60) as c:

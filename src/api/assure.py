@@ -43,6 +43,7 @@ CODES: dict[str, Outcome] = {
     "route_not_found": Outcome(404, "not_found", "Not found"),
     "method_not_allowed": Outcome(405, "method_not_allowed", "Method not allowed"),
     "rate_limited": Outcome(429, "rate_limited", "Too many requests"),
+    "overloaded": Outcome(429, "rate_limited", "Too many requests"),  # its rate-limit row
     "concurrent_update": Outcome(500, "internal", "Unexpected error"),
     "store_unavailable": Outcome(500, "internal", "Unexpected error"),
     "ledger_entry_not_found": Outcome(404, "not_found", "Not found"),

@@ -52,6 +52,7 @@ CODES: dict[str, Outcome] = {
     "route_not_found": Outcome(404, "LOCAL-ID-002", "Not found"),
     "method_not_allowed": Outcome(405, "LOCAL-ID-008", "Method not allowed"),
     "rate_limited": Outcome(429, "SEC-RATE-001", "Too many requests"),
+    "overloaded": Outcome(429, "SEC-RATE-001", "Too many requests"),  # its rate-limit row
     "concurrent_update": UNEXPECTED,
     "store_unavailable": UNEXPECTED,
     "ledger_entry_not_found": Outcome(404, "LOCAL-ID-002", "Not found"),

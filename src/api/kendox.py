@@ -30,6 +30,7 @@ CODES: dict[str, Outcome] = {
     "reset_token_user_gone": Outcome(400, 10244),
     "org_not_found": Outcome(400, 10038),
     "rate_limited": Outcome(429, 10168),
+    "overloaded": Outcome(429, 10168),  # its rate-limit row
     "store_unavailable": Outcome(500, 10085),
     "ledger_entry_not_found": Outcome(404, 10169),
     "ledger_inconsistent": Outcome(500, 10085),

@@ -65,6 +65,7 @@ CODES: dict[str, Outcome] = {
     "already_initialized": Outcome(422, "OperationCannotBePerformed"),
     "account_locked": Outcome(429, "TryLater"),
     "rate_limited": Outcome(429, "TooManyRequests"),
+    "overloaded": Outcome(429, "TooManyRequests"),  # its rate-limit row
     "concurrent_update": Outcome(500, "InternalServerError"),
     "store_unavailable": Outcome(500, "InternalServerError"),
     "ledger_entry_not_found": Outcome(404, "NotFound"),

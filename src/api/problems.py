@@ -39,7 +39,7 @@ class Problem:
 
     @property
     def retry_headers(self) -> dict[str, str] | None:
-        """`Retry-After` for rate limits, in every dialect."""
+        """`Retry-After` for rate limits and overload, in every dialect."""
         return {"Retry-After": str(self.retry_after)} if self.retry_after else None
 
     def explanation(self) -> str | None:
@@ -94,7 +94,7 @@ def _from_domain(exc: DomainError) -> Problem:
         if isinstance(exc, errors.InvalidArgument)
         else []
     )
-    retry_after = exc.retry_after_seconds if isinstance(exc, errors.RateLimited) else None
+    retry_after = getattr(exc, "retry_after_seconds", None)  # rate limited, overloaded
     locked_until = exc.locked_until if isinstance(exc, errors.AccountLocked) else None
     return Problem(exc.kind, exc.code, exc.message, violations, issues, retry_after, locked_until)
 

@@ -63,6 +63,7 @@ CODES: dict[str, Outcome] = {
     "username_taken": Outcome(409, "6:COMMAND-USER", "Errors.AlreadyExists"),
     "already_initialized": Outcome(400, "9:COMMAND-INIT", "Errors.AlreadyExists"),
     "rate_limited": Outcome(429, "8:RATE-1", "Errors.ResourceExhausted"),
+    "overloaded": Outcome(429, "8:RATE-1", "Errors.ResourceExhausted"),  # its rate-limit row
     "concurrent_update": Outcome(409, "10:COMMAND-RETRY", "Errors.Aborted"),
     "store_unavailable": Outcome(503, "14:UNAVAILABLE-1", "Errors.Unavailable"),
     "ledger_entry_not_found": Outcome(404, "5:NOT-FOUND-1", "Errors.NotFound"),

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = Field(default=19_456, ge=8)  # KiB
     argon2_parallelism: int = Field(default=1, ge=1)
     hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    # Seconds a request may wait for its first hashing slot before it is refused (0 = wait).
+    hash_max_wait: float = Field(default=1.0, ge=0)
     session_minutes: int = Field(default=720, ge=1)
     mail_outbox: str = "log"
     projections: Literal["inprocess", "external"] = "inprocess"

@@ -141,6 +141,7 @@ def build_service(settings: Settings, clock: Clock = utc_now) -> CredentialServi
             parallelism=settings.argon2_parallelism,
         ),
         max_concurrent=settings.hash_concurrency,
+        max_wait=settings.hash_max_wait,
     )
     try:
         keys = Keyring(secret_key(settings))

@@ -195,6 +195,17 @@ class RateLimited(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class Overloaded(DomainError):
+    """Password hashing is saturated: waiting for a slot would take longer than the bound, so
+    the request is refused at once instead of queueing for seconds."""
+
+    kind, code, message = Kind.UNAVAILABLE, "overloaded", "The server is busy; retry shortly"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__()
+        self.retry_after_seconds = retry_after_seconds
+
+
 class ConcurrentUpdate(DomainError):
     """Optimistic-concurrency retries ran out: the caller may simply try again."""
 

@@ -1,18 +1,20 @@
-"""argon2id hashing with bounded concurrency.
+"""argon2id hashing with bounded concurrency and admission control.
 
-Each hash holds `memory_cost` KiB, so the number in flight is capped by a semaphore; callers
-run in worker threads (argon2-cffi releases the GIL), never on the event loop.
+Each hash holds `memory_cost` KiB, so the number in flight is capped by a hashing queue
+(`service.admission`) that refuses newcomers who would wait too long; callers run in worker
+threads (argon2-cffi releases the GIL), never on the event loop.
 """
 
 from __future__ import annotations
 
 import hmac
-import threading
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.low_level import hash_secret
+
+from service.admission import HashingQueue
 
 HISTORY_HASH_BYTES = 32
 
@@ -27,7 +29,9 @@ class Argon2Parameters:
 
 
 class Hasher:
-    def __init__(self, parameters: Argon2Parameters, max_concurrent: int) -> None:
+    def __init__(
+        self, parameters: Argon2Parameters, max_concurrent: int, max_wait: float = 0.0
+    ) -> None:
         self.parameters = parameters
         self._argon2 = PasswordHasher(
             time_cost=parameters.time_cost,
@@ -35,27 +39,33 @@ class Hasher:
             parallelism=parameters.parallelism,
             type=Type.ID,
         )
-        self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
+        self.queue = HashingQueue(max_concurrent, max_wait)
         self._dummy_hash = self.hash("credledger-dummy-password")
 
-    def hash(self, password: str) -> str:
-        with self._slots:
+    # `continuing`: a further computation of a command already admitted (see HashingQueue).
+
+    def hash(self, password: str, continuing: bool = False) -> str:
+        with self.queue.slot(continuing):
             return self._argon2.hash(password)
 
-    def verify(self, encoded: str, password: str) -> bool:
-        with self._slots:
+    def verify(self, encoded: str, password: str, continuing: bool = False) -> bool:
+        with self.queue.slot(continuing):
             try:
                 return self._argon2.verify(encoded, password)
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return False
 
     def history_hash(
-        self, password: str, salt: bytes, parameters: Argon2Parameters | None = None
+        self,
+        password: str,
+        salt: bytes,
+        parameters: Argon2Parameters | None = None,
+        continuing: bool = False,
     ) -> str:
         """argon2id under the user's fixed history salt (a PHC string): the same password
         gives the same string, so one hash checks it against every kept history hash."""
         p = parameters or self.parameters
-        with self._slots:
+        with self.queue.slot(continuing):
             return hash_secret(
                 password.encode(),
                 salt,
@@ -75,25 +85,29 @@ class Hasher:
 
 
 class VerifyCache:
-    """Remembers verifications within one command, so a retried command does not re-hash."""
+    """One command's computations: remembered, so a retried command does not re-hash, and
+    queued ahead of newcomers once the first one was admitted."""
 
     def __init__(self, hasher: Hasher) -> None:
         self._hasher = hasher
         self._results: dict[tuple[str, str], bool] = {}
         self._hashes: dict[str, str] = {}
         self._history: dict[tuple[str, bytes, Argon2Parameters], str] = {}
+        self._continuing = False  # after its first computation, a command goes ahead
 
     def verify(self, encoded: str | None, password: str) -> bool:
         if encoded is None:
             return False
         key = (encoded, password)
         if key not in self._results:
-            self._results[key] = self._hasher.verify(encoded, password)
+            self._results[key] = self._hasher.verify(encoded, password, self._continuing)
+            self._continuing = True
         return self._results[key]
 
     def hash(self, password: str) -> str:
         if password not in self._hashes:
-            self._hashes[password] = self._hasher.hash(password)
+            self._hashes[password] = self._hasher.hash(password, self._continuing)
+            self._continuing = True
         return self._hashes[password]
 
     def history_hash(
@@ -101,7 +115,8 @@ class VerifyCache:
     ) -> str:
         key = (password, salt, parameters or self._hasher.parameters)
         if key not in self._history:
-            self._history[key] = self._hasher.history_hash(password, salt, key[2])
+            self._history[key] = self._hasher.history_hash(password, salt, key[2], self._continuing)
+            self._continuing = True
         return self._history[key]
 
     def matches_history(self, encoded: str, password: str, salt: bytes) -> bool:

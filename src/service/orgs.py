@@ -54,7 +54,9 @@ class OrgUseCases(Core):
             audit=audit,
         )
         history_hash = self.hasher.history_hash(admin_password, self.keys.history_salt(user_id))
-        user.set_password(self.hasher.hash(admin_password), False, audit, history_hash)
+        user.set_password(
+            self.hasher.hash(admin_password, continuing=True), False, audit, history_hash
+        )
         records = (
             org,
             AliasIndex(id=self.alias_index_id(alias), org_id=org.id),
