@@ -4,7 +4,8 @@ Reads a plan (JSON on stdin): `{"base": url, "seconds": s, "warmup": s, "clients
 ...], ...]}`, one list of requests per client, each `{"method", "path", "headers"?, "json"?}`.
 A client sends its requests in turn, moving to the next one only after a 2xx (so a refused
 password change is tried again with the same passwords). Prints one JSON line: throughput of
-2xx answers, latency percentiles (ms) of 2xx and of refusals (429/503), and every status.
+2xx answers, latency percentiles (ms) of 2xx and of refusals (429/503), every status, and
+each client's count of successes (so the next plan can go on where its cycle stands).
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ def percentile(values: list[float], q: float) -> float | None:
 async def client(
     http: httpx.AsyncClient, requests: list[dict[str, Any]], until: float, start: float,
     ok: list[float], refused: list[float], statuses: dict[int, int],
-) -> None:  # fmt: skip
+) -> int:  # fmt: skip
+    """Returns how many of its requests succeeded: where its cycle stands."""
     turn = 0
     while True:
         now = time.perf_counter()
         if now >= until:
-            return
+            return turn
         request = requests[turn % len(requests)]
         reply = await http.request(
             request["method"], request["path"],
@@ -62,7 +64,7 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=plan["base"], timeout=120, limits=limits) as http:
         start = time.perf_counter() + plan.get("warmup", 1.0)
         until = start + plan["seconds"]
-        await asyncio.gather(
+        turns = await asyncio.gather(
             *(client(http, reqs, until, start, ok, refused, statuses) for reqs in plan["clients"])
         )
     return {
@@ -77,6 +79,7 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
         "refused": len(refused),
         "refused_p95": percentile(refused, 0.95),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "turns": list(turns),
     }
 
 

@@ -77,7 +77,8 @@ class Baseline:
         _wait_for(f"{self.url}/ping")
         with httpx.Client(base_url=self.url, timeout=60) as c:
             self.users = [f"u{i}" for i in range(clients)]
-            for user in self.users:
+            self.logins = [f"login{i}" for i in range(clients)]
+            for user in self.users + self.logins:
                 c.post("/users", json={"id": user, "password": CYCLE[0]}).raise_for_status()
 
     def plan(self, scenario: str, clients: int) -> list[list[Request]] | None:
@@ -85,9 +86,10 @@ class Baseline:
         if scenario == "change_h0":
             return [_alternate(f"/users/{u}/password", {}) for u in users]
         if scenario == "login":
-            return [[_post("/sessions", {"id": u, "password": CYCLE[0]})] for u in users]
+            return [[_post("/sessions", {"id": u, "password": CYCLE[0]})]
+                    for u in self.logins[:clients]]  # fmt: skip
         if scenario == "read":
-            return [[{"method": "GET", "path": f"/users/{u}"}] for u in users]
+            return [[{"method": "GET", "path": f"/users/{u}"}] for u in self.logins[:clients]]
         if scenario == "bare":
             return [[{"method": "GET", "path": "/ping"}] for _ in users]
         return None  # no policies, so no default-policy changes
@@ -181,13 +183,22 @@ def _cycle(path: str, headers: dict[str, str]) -> list[Request]:
 # --- one run ---
 
 
-def drive(base: str, plan: list[list[Request]], seconds: float) -> dict[str, Any]:
+def drive(
+    base: str, plan: list[list[Request]], seconds: float, done: dict[int, int]
+) -> dict[str, Any]:
+    """`done`: per client slot, how many of its cycle's requests succeeded in earlier points
+    (the same users serve every client count), so each cycle goes on where it stands."""
+    plan = [cycle[done.get(i, 0) % len(cycle):] + cycle[: done.get(i, 0) % len(cycle)]
+            for i, cycle in enumerate(plan)]  # fmt: skip
     spec = json.dumps({"base": base, "seconds": seconds, "warmup": 1.0, "clients": plan})
     out = subprocess.run(
         [sys.executable, str(HERE / "load.py")], input=spec, capture_output=True, text=True,
         check=True,
     )  # fmt: skip
-    return json.loads(out.stdout)
+    outcome = json.loads(out.stdout)
+    for i, turns in enumerate(outcome["turns"]):
+        done[i] = done.get(i, 0) + turns
+    return outcome
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -204,6 +215,7 @@ def one_run(clients: list[int], seconds: float) -> dict[str, Any]:
     servers = [Baseline(folder, most), Credledger("sqlite", folder, most),
                Credledger("postgres", folder, most)]  # fmt: skip
     results: dict[str, Any] = {t: {} for t in TARGETS}
+    done: dict[tuple[str, str], dict[int, int]] = {}
     try:
         for scenario in SCENARIOS:
             for count in clients:
@@ -212,7 +224,9 @@ def one_run(clients: list[int], seconds: float) -> dict[str, Any]:
                     if plan is None:
                         continue
                     url = server.server.url if isinstance(server, Credledger) else server.url
-                    outcome = drive(url, plan, seconds)
+                    outcome = drive(
+                        url, plan, seconds, done.setdefault((server.name, scenario), {})
+                    )
                     results[server.name].setdefault(scenario, {})[str(count)] = outcome
                     print(f"{server.name:9} {scenario:15} {count:>3} clients: "
                           f"{outcome['throughput']:8.1f}/s p95 {outcome['p95'] or 0:7.1f} ms "

@@ -100,7 +100,7 @@ class SetPasswordIn(BaseModel):
     previousPassword: str | None = Field(default=None, max_length=16 * 1024)
 
 
-def horizon_context(request: Request) -> RequestContext:
+async def horizon_context(request: Request) -> RequestContext:
     return RequestContext("horizon", client_metadata(request))
 
 

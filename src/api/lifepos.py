@@ -102,7 +102,7 @@ class TokenReply(BaseModel):
     token: str
 
 
-def lifepos_context(request: Request) -> RequestContext:
+async def lifepos_context(request: Request) -> RequestContext:
     """Client headers, validated and kept for the auditors."""
     for required in ("x-lp-client-identifier", "x-lp-client-type"):
         if not request.headers.get(required):

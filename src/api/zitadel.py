@@ -194,7 +194,7 @@ def details_out(details: Details) -> DetailsOut:
     )
 
 
-def zitadel_context(request: Request) -> RequestContext:
+async def zitadel_context(request: Request) -> RequestContext:
     return RequestContext("zitadel", client_metadata(request))
 
 
@@ -321,7 +321,10 @@ def rest_password_reset(
 
 
 @router.get("/users/{user_id}", summary="GetUserByID", responses=ERRORS)
-def rest_get_user(user_id: str, caller: Caller, reads: ReadsDep) -> dict[str, Any]:
+def rest_get_user(
+    user_id: str, request: Request, service: ServiceDep, reads: ReadsDep
+) -> dict[str, Any]:
+    caller = optional_caller(request, service)  # in this thread: see api.deps
     return get_user(reads, _required(caller), _user_id(user_id))
 
 

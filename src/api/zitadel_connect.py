@@ -27,6 +27,7 @@ from api.zitadel import (
     _required,
     _user_id,
     get_user,
+    optional_caller,
     password_reset,
     set_password,
     unlock,
@@ -92,7 +93,10 @@ def connect_password_reset(
 
 
 @router.post("/GetUserByID", summary="GetUserByID (Connect)")
-def connect_get_user(body: UserRef, caller: Caller, reads: ReadsDep) -> dict[str, Any]:
+def connect_get_user(
+    body: UserRef, request: Request, service: ServiceDep, reads: ReadsDep
+) -> dict[str, Any]:
+    caller = optional_caller(request, service)  # in this thread: see api.deps
     return get_user(reads, _required(caller), _user_id(body.userId))
 
 

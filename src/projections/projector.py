@@ -146,16 +146,19 @@ class Projector:
             done += consumed
         return done
 
-    def catch_up_to(self, target: int, timeout: float) -> bool:
-        """Read-your-writes: make sure every model has reached `target`."""
+    def catch_up_to(self, target: int, timeout: float) -> list[Cursor] | None:
+        """Read-your-writes: make sure every model has reached `target`; returns the live
+        cursors seen then (their tables serve the read), or None on timeout."""
         deadline = time.monotonic() + timeout
-        while self.position() < target:
+        while True:
+            cursors = self.active()
+            if min((c.position for c in cursors), default=0) >= target:
+                return cursors
             if self.step():
                 continue
             if time.monotonic() > deadline:
-                return False
+                return None
             time.sleep(0.01)
-        return True
 
     def head(self) -> int:
         return self.events.recorder.max_notification_id() or 0

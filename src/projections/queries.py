@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from projections.projector import Projector
+from projections.projector import Cursor, Projector
 from projections.readstore import ReadStore, physical
+
+Tables = dict[str, str]  # logical name -> the live generation's table
 
 FRESHNESS_TIMEOUT_SECONDS = 5.0
 
@@ -71,24 +73,29 @@ class ReadModels:
 
     def fresh(self, timeout: float = FRESHNESS_TIMEOUT_SECONDS) -> bool:
         """Wait until the models have every event committed before this call."""
+        return self.fresh_tables(timeout) is not None
+
+    def fresh_tables(self, timeout: float = FRESHNESS_TIMEOUT_SECONDS) -> Tables | None:
+        """`fresh`, returning the live tables it saw (None on timeout): a read passes them
+        on to its query instead of looking them up again."""
         target = self.projector.head()
         if self.in_process:
-            return self.projector.catch_up_to(target, timeout)
+            cursors = self.projector.catch_up_to(target, timeout)
+            return None if cursors is None else _names(cursors)
         deadline = time.monotonic() + timeout
-        while self.projector.position() < target:
+        while True:
+            cursors = self.projector.active()
+            if min((c.position for c in cursors), default=0) >= target:
+                return _names(cursors)
             if time.monotonic() > deadline:
-                return False
+                return None
             time.sleep(0.02)
-        return True
 
-    def _tables(self) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for cursor in self.projector.active():
-            names.update({t: physical(t, cursor.generation) for t in cursor.model.tables})
-        return names
+    def _tables(self) -> Tables:
+        return _names(self.projector.active())
 
-    def user(self, user_id: str) -> UserRow | None:
-        t = self._tables()
+    def user(self, user_id: str, tables: Tables | None = None) -> UserRow | None:
+        t = tables or self._tables()
         rows = self.reads.query(
             f"SELECT u.user_id, u.org_id, u.username, o.alias, u.roles, u.email, u.full_name, "
             f"u.numeric_id, u.change_required, u.password_changed_at, u.failed_attempts, "
@@ -118,8 +125,8 @@ class ReadModels:
             r[15],
         )
 
-    def org(self, org_id: str) -> OrgRow | None:
-        t = self._tables()
+    def org(self, org_id: str, tables: Tables | None = None) -> OrgRow | None:
+        t = tables or self._tables()
         rows = self.reads.query(
             f"SELECT org_id, name, alias, policy, sequence, change_date FROM {t['orgs']} "
             f"WHERE org_id = ?",
@@ -130,16 +137,18 @@ class ReadModels:
         r = rows[0]
         return OrgRow(r[0], r[1], r[2], json.loads(r[3]), int(r[4]), r[5])
 
-    def history(self, user_id: str) -> list[HistoryRow]:
-        t = self._tables()
+    def history(self, user_id: str, tables: Tables | None = None) -> list[HistoryRow]:
+        t = tables or self._tables()
         rows = self.reads.query(
             f"SELECT {HISTORY_COLUMNS} FROM {t['history']} WHERE user_id = ? ORDER BY position",
             (user_id,),
         )
         return [_history_row(r) for r in rows]
 
-    def feed(self, after: int, limit: int, org_id: str | None = None) -> list[HistoryRow]:
-        t = self._tables()
+    def feed(
+        self, after: int, limit: int, org_id: str | None = None, tables: Tables | None = None
+    ) -> list[HistoryRow]:
+        t = tables or self._tables()
         where, args = "position > ?", [after]
         if org_id is not None:
             where, args = where + " AND org_id = ?", [*args, org_id]
@@ -169,6 +178,13 @@ class ReadModels:
             if len(rows) < page:
                 return
             after = rows[-1][0]
+
+
+def _names(cursors: list[Cursor]) -> Tables:
+    names: Tables = {}
+    for cursor in cursors:
+        names.update({t: physical(t, cursor.generation) for t in cursor.model.tables})
+    return names
 
 
 def _history_row(r: tuple[Any, ...]) -> HistoryRow:

@@ -82,8 +82,17 @@ class Core:
             return None
         return aggregate if isinstance(aggregate, cls) else None
 
-    def live_user(self, user_id: UUID) -> User | None:
-        user = self.load(User, user_id)
+    def peek(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """Like `load`, for reading only: the cached aggregate itself, not a copy (copying a
+        user costs more than the query that brings it up to date). Never mutate it."""
+        try:
+            aggregate = self.store.repository.get(aggregate_id, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def live_user(self, user_id: UUID, read_only: bool = False) -> User | None:
+        user = (self.peek if read_only else self.load)(User, user_id)
         return None if user is None or user.removed else user
 
     def org(self, org_id: UUID) -> Organization:

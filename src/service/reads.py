@@ -40,8 +40,7 @@ class ReadService:
         self.clock = clock
 
     def _user_row(self, actor: Actor, user_id: UUID) -> UserRow:
-        self.models.fresh()
-        row = self.models.user(str(user_id))
+        row = self.models.user(str(user_id), self.models.fresh_tables())
         if row is None or row.removed or not actor.reaches(UUID(row.org_id)):
             raise UserNotFound()
         if UUID(row.user_id) != actor.user_id and not actor.can_audit(UUID(row.org_id)):
@@ -72,8 +71,7 @@ class ReadService:
     def get_org(self, actor: Actor, org_id: UUID) -> OrgView:
         if not actor.reaches(org_id):
             raise OrgNotFound()
-        self.models.fresh()
-        row = self.models.org(str(org_id))
+        row = self.models.org(str(org_id), self.models.fresh_tables())
         if row is None:
             raise OrgNotFound()
         details = Details(row.sequence, _time(row.change_date) or self.clock(), org_id)
@@ -81,22 +79,22 @@ class ReadService:
 
     def history(self, actor: Actor, user_id: UUID) -> list[HistoryItem]:
         """Kept after removal: auditors still see a removed user's history."""
-        self.models.fresh()
-        row = self.models.user(str(user_id))
+        tables = self.models.fresh_tables()
+        row = self.models.user(str(user_id), tables)
         if row is None or not actor.reaches(UUID(row.org_id)):
             raise UserNotFound()
         if UUID(row.user_id) != actor.user_id and not actor.can_audit(UUID(row.org_id)):
             raise Forbidden()
-        return [_item(r) for r in self.models.history(str(user_id))]
+        return [_item(r) for r in self.models.history(str(user_id), tables)]
 
     def feed(self, actor: Actor, after: int, limit: int) -> list[HistoryItem]:
         """Instance admins see every org; auditors their own (CONTRACTS §2: not plain admins)."""
         if not (actor.is_instance_admin or AUDITOR in actor.roles):
             raise Forbidden()
-        self.models.fresh()
+        tables = self.models.fresh_tables()
         org = None if actor.is_instance_admin else str(actor.org_id)
         limit = max(1, min(limit, MAX_FEED_LIMIT))
-        return [_item(r) for r in self.models.feed(after, limit, org)]
+        return [_item(r) for r in self.models.feed(after, limit, org, tables)]
 
 
 def _item(row: HistoryRow) -> HistoryItem:

@@ -60,10 +60,10 @@ class SessionUseCases(PasswordUseCases):
     def authenticate(self, token: str | None) -> Actor:
         if not token:
             raise AuthenticationRequired()
-        session = self.load(Session, self.session_id_for(token))
+        session = self.peek(Session, self.session_id_for(token))
         if session is None or not session.is_active(self.clock()):
             raise SessionInvalid()
-        user = self.live_user(session.user_id)
+        user = self.live_user(session.user_id, read_only=True)
         if user is None or not user.session_is_current(str(session.id), session.generation):
             raise SessionInvalid()
         return Actor(user.id, user.org_id, tuple(user.roles), str(session.id))

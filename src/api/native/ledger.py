@@ -15,7 +15,7 @@ from service.ledger import MAX_LEAVES, LedgerService, b64
 router = APIRouter(prefix="/v1/ledger", tags=["native", "ledger"], responses=PROBLEM_RESPONSES)
 
 
-def get_ledger(request: Request) -> LedgerService:
+async def get_ledger(request: Request) -> LedgerService:
     return request.app.state.ledger
 
 

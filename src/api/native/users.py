@@ -13,6 +13,7 @@ from api.deps import (
     ReadsDep,
     ServiceDep,
     bearer_token,
+    current_actor,
     limit_password_attempts,
 )
 from api.native.schemas import (
@@ -34,9 +35,9 @@ router = APIRouter(prefix="/v1/users", tags=["native"], responses=PROBLEM_RESPON
 
 
 @router.get("/{user_id}")
-def get_user(user_id: UUID, actor: ActorDep, reads: ReadsDep) -> UserOut:
+def get_user(user_id: UUID, request: Request, service: ServiceDep, reads: ReadsDep) -> UserOut:
     """From the read model; a read right after a write sees it."""
-    user = reads.get_user(actor, user_id)
+    user = reads.get_user(current_actor(service, request), user_id)
     return UserOut(
         user_id=str(user.user_id),
         org_id=str(user.org_id),
@@ -53,9 +54,12 @@ def get_user(user_id: UUID, actor: ActorDep, reads: ReadsDep) -> UserOut:
 
 
 @router.get("/{user_id}/history")
-def get_history(user_id: UUID, actor: ActorDep, reads: ReadsDep) -> HistoryOut:
+def get_history(
+    user_id: UUID, request: Request, service: ServiceDep, reads: ReadsDep
+) -> HistoryOut:
     """Every credential event of the user, oldest first, without secrets."""
-    return HistoryOut(events=[history_item(i) for i in reads.history(actor, user_id)])
+    items = reads.history(current_actor(service, request), user_id)
+    return HistoryOut(events=[history_item(i) for i in items])
 
 
 @router.delete("/{user_id}", status_code=204)
