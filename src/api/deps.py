@@ -57,6 +57,8 @@ NativeContextDep = Annotated[RequestContext, Depends(native_context)]
 
 
 def limit_password_attempts(limiter: RateLimiter, request: Request, account: str) -> None:
-    """Password-verifying paths: per client address and per account."""
+    """Password-verifying paths: per client address and per account, then admission control
+    (refused at once while hashing is saturated, before any store work)."""
     address = request.client.host if request.client else "unknown"
     limiter.check(f"addr:{address}", f"account:{account.casefold()}")
+    request.app.state.service.hasher.queue.refuse_if_saturated()

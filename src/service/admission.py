@@ -81,6 +81,12 @@ class HashingQueue:
             queue.popleft()
             self._free -= 1
 
+    def refuse_if_saturated(self) -> None:
+        """The same test a newcomer's first hash meets, before the request does any other
+        work: a refusal then costs no store round trips."""
+        with self._cond:
+            self._admit()
+
     def _admit(self) -> None:
         if self.max_wait and self.predicted_wait() > self.max_wait:
             raise Overloaded(self._retry_after())
