@@ -80,6 +80,11 @@ class User(Aggregate):
     def session_is_current(self, session_id: str, generation: int) -> bool:
         return generation == self.session_generation or session_id in self.surviving_sessions
 
+    def previous_passwords(self, count: int) -> list[tuple[str, str | None]]:
+        """The `count` passwords before the current one: (login hash, history hash or None)."""
+        history = [*self.previous_history, *[None] * count]
+        return list(zip(self.previous_hashes[:count], history, strict=False))
+
     # --- password events ---
 
     class PasswordSet(Aggregate.Event):
@@ -243,11 +248,6 @@ class User(Aggregate):
             user.surviving_sessions = []
 
     # --- commands: thin, the service has already decided ---
-
-    def previous_passwords(self, count: int) -> list[tuple[str, str | None]]:
-        """The `count` passwords before the current one: (login hash, history hash or None)."""
-        history = [*self.previous_history, *[None] * count]
-        return list(zip(self.previous_hashes[:count], history, strict=False))
 
     def set_password(
         self,
