@@ -61,4 +61,4 @@ def limit_password_attempts(limiter: RateLimiter, request: Request, account: str
     (refused at once while hashing is saturated, before any store work)."""
     address = request.client.host if request.client else "unknown"
     limiter.check(f"addr:{address}", f"account:{account.casefold()}")
-    request.app.state.service.hasher.queue.refuse_if_saturated()
+    request.app.state.service.refuse_if_hashing_saturated()

@@ -242,10 +242,7 @@ class User(Aggregate):
         audit: Audit
 
         def apply(self, user: User) -> None:
-            user.removed = True
-            user.pending_reset = None
-            user.session_generation += 1
-            user.surviving_sessions = []
+            user._end_access()
 
     # --- commands: thin, the service has already decided ---
 
@@ -341,6 +338,13 @@ class User(Aggregate):
     def remove(self, audit: Audit) -> None:
         self.trigger_event(self.Removed, audit=audit)
 
+    def _end_access(self) -> None:
+        """Removed or erased: no login, every session and any pending reset end."""
+        self.removed = True
+        self.pending_reset = None
+        self.session_generation += 1
+        self.surviving_sessions = []
+
     class Erased(Aggregate.Event):
         """The person is forgotten: their data key is destroyed, so every personal field of
         this aggregate's past events reads as absent. Carries no personal data itself."""
@@ -348,11 +352,9 @@ class User(Aggregate):
         audit: Audit
 
         def apply(self, user: User) -> None:
-            user.erased = user.removed = True
+            user._end_access()
+            user.erased = True
             user.username, user.email, user.full_name = "", None, None
-            user.pending_reset = None
-            user.session_generation += 1
-            user.surviving_sessions = []
 
     def erase(self, audit: Audit) -> None:
         self.trigger_event(self.Erased, audit=audit)

@@ -87,6 +87,12 @@ class Projector:
         cursors = self.active()
         return min((c.position for c in cursors), default=0)
 
+    def reached(self, target: int) -> list[Cursor] | None:
+        """The live cursors if every model has reached `target` (their tables serve a read
+        that must see it), else None."""
+        cursors = self.active()
+        return cursors if min((c.position for c in cursors), default=0) >= target else None
+
     # --- processing ---
 
     def read_batch(self, after: int, limit: int) -> list[Notification]:
@@ -151,8 +157,8 @@ class Projector:
         cursors seen then (their tables serve the read), or None on timeout."""
         deadline = time.monotonic() + timeout
         while True:
-            cursors = self.active()
-            if min((c.position for c in cursors), default=0) >= target:
+            cursors = self.reached(target)
+            if cursors is not None:
                 return cursors
             if self.step():
                 continue

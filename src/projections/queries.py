@@ -84,8 +84,8 @@ class ReadModels:
             return None if cursors is None else _names(cursors)
         deadline = time.monotonic() + timeout
         while True:
-            cursors = self.projector.active()
-            if min((c.position for c in cursors), default=0) >= target:
+            cursors = self.projector.reached(target)
+            if cursors is not None:
                 return _names(cursors)
             if time.monotonic() > deadline:
                 return None

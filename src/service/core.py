@@ -64,6 +64,10 @@ class Core:
 
     # --- concurrency ---
 
+    def refuse_if_hashing_saturated(self) -> None:
+        """Admission control before any store work (see service.admission)."""
+        self.hasher.queue.refuse_if_saturated()
+
     def retrying(self, command: Callable[[], T]) -> T:
         """Run a whole command again when a concurrent save won the race."""
         for attempt in range(MAX_ATTEMPTS):
