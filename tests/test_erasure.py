@@ -6,8 +6,10 @@ the event store, snapshots, data keys or read models holds anything of theirs (S
 byte of every file, free pages and write-ahead logs included; PostgreSQL: every row of every
 table), while history, feed, `history` and `export` keep every event with `client: {}`,
 `verify` finds no drift, the ledger still proves a checkpoint saved before, and a rebuild
-gives the same rows. Before erasure the same scan finds the person in the read models (the
-positive control) and nowhere in the event store: it was ciphertext from the first write.
+gives the same rows. Before erasure the same scan finds the person's username, email and full
+name in the users read model (the positive control) and nowhere in the event store: it was
+ciphertext from the first write. Their client metadata is plaintext nowhere, ever: the history
+read model keeps it sealed and opens it per read.
 """
 
 from __future__ import annotations
@@ -270,11 +272,25 @@ def run_cli(store: Erased, *argv: str) -> tuple[int, str]:
 # --- before: the control ---
 
 
+# What the users read model keeps in plaintext; client metadata stays sealed in every table.
+KEPT_BY_THE_USERS_MODEL = {"username", "email", "full name"}
+
+
 def test_before_erasure_the_read_models_hold_the_person_and_the_event_store_does_not(erased):
-    for name, places in erased.found_before.items():
+    for name in KEPT_BY_THE_USERS_MODEL:
+        places = erased.found_before[name]
         assert places, f"the scan cannot see the {name} even where it is kept in plaintext"
         assert not set(places) & event_store_places(erased), f"{name} stored as plaintext"
     assert erased.wrapped_key
+
+
+def test_before_erasure_client_metadata_is_stored_nowhere_as_plaintext(erased):
+    found = {
+        name: places
+        for name, places in erased.found_before.items()
+        if places and name not in KEPT_BY_THE_USERS_MODEL
+    }
+    assert found == {}
 
 
 def test_the_history_before_erasure_carried_the_client_metadata(erased):

@@ -20,6 +20,7 @@ SQLITE_DDL = (
         destroyed_at TEXT
     )""",
 )
+FETCH_CHUNK = 500  # subjects per query: well under every store's parameter limit
 
 
 class SqlDataKeyTable:
@@ -31,6 +32,19 @@ class SqlDataKeyTable:
             "SELECT wrapped_key FROM data_keys WHERE subject = ?", (str(subject),)
         )
         return (None if rows[0][0] is None else bytes(rows[0][0]),) if rows else None
+
+    def fetch_many(self, subjects: list[UUID]) -> dict[UUID, tuple[bytes | None]]:
+        found: dict[UUID, tuple[bytes | None]] = {}
+        for start in range(0, len(subjects), FETCH_CHUNK):
+            chunk = [str(s) for s in subjects[start : start + FETCH_CHUNK]]
+            rows = self.store.query(
+                "SELECT subject, wrapped_key FROM data_keys WHERE subject IN "
+                f"({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            for subject, wrapped in rows:
+                found[UUID(subject)] = (None if wrapped is None else bytes(wrapped),)
+        return found
 
     def insert(self, subject: UUID, wrapped: bytes) -> None:
         with self.store.transaction() as tx:

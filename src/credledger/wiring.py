@@ -13,6 +13,7 @@ from pathlib import Path
 
 from credledger import migrations
 from credledger.datakeys import SQLITE_DDL, SqlDataKeyTable
+from credledger.event_facts import StoredFacts
 from credledger.settings import Settings
 from ledger.note import NoteSigner
 from projections.catalog import all_models
@@ -209,7 +210,7 @@ class Runtime:
 def build_runtime(settings: Settings, clock: Clock = utc_now) -> Runtime:
     service = build_service(settings, clock)
     read_store = build_read_store(settings)
-    projector = Projector(service.store, read_store, all_models())
+    projector = Projector(service.store, StoredFacts(service.store), read_store, all_models())
     in_process = settings.projections == "inprocess"
     reads = ReadService(ReadModels(read_store, projector, in_process), clock)
     ledger = LedgerService(

@@ -30,6 +30,6 @@ def data_subject(event: Any) -> UUID | None:
     return None
 
 
-def personal_fields(event: Any) -> tuple[str, ...]:
-    """Top-level fields of the event itself that are personal."""
-    return USER_PERSONAL_FIELDS if isinstance(event, User.Registered) else ()
+def personal_fields(kind: type) -> tuple[str, ...]:
+    """Top-level fields of events of this class that are personal."""
+    return USER_PERSONAL_FIELDS if issubclass(kind, User.Registered) else ()

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from eventsourcing.domain import DomainEvent
+from collections.abc import Sequence
 
 from domain.organization import Organization
 from domain.policy import PasswordPolicy
-from projections.event_types import dumps, iso
+from projections.event_types import dumps
+from projections.facts import Fact
+from projections.readstore import Transaction
 from projections.statements import Statement
+
+INSERT = (
+    "INSERT INTO {orgs} (org_id, name, alias, policy, sequence, change_date, position) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+UPDATE_POLICY = (
+    "UPDATE {orgs} SET policy = ?, sequence = ?, change_date = ?, position = ? WHERE org_id = ?"
+)
+
+
+def statement_for(fact: Fact) -> Statement | None:
+    details = (fact.sequence, fact.at, fact.position)
+    if fact.kind is Organization.Registered:
+        name, alias = fact.fields["name"], fact.fields["alias"]
+        return Statement(INSERT, (fact.subject, name, alias, _policy(fact), *details))
+    if fact.kind is Organization.PolicyChanged:
+        return Statement(UPDATE_POLICY, (_policy(fact), *details, fact.subject))
+    return None
 
 
 class OrganizationsModel:
@@ -27,32 +47,13 @@ class OrganizationsModel:
             )"""
         ]
 
-    def reduce(self, event: DomainEvent, position: int) -> list[Statement]:
-        details = (event.originator_version, iso(event.timestamp), position)
-        if isinstance(event, Organization.Registered):
-            return [
-                Statement(
-                    "INSERT INTO {orgs} (org_id, name, alias, policy, sequence, change_date, "
-                    "position) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(event.originator_id),
-                        event.name,
-                        event.alias,
-                        _policy(event.policy),
-                        *details,
-                    ),
-                )
-            ]
-        if isinstance(event, Organization.PolicyChanged):
-            return [
-                Statement(
-                    "UPDATE {orgs} SET policy = ?, sequence = ?, change_date = ?, position = ? "
-                    "WHERE org_id = ?",
-                    (_policy(event.policy), *details, str(event.originator_id)),
-                )
-            ]
+    def indexes(self) -> list[str]:
         return []
 
+    def write(self, facts: Sequence[Fact], tx: Transaction, tables: dict[str, str]) -> None:
+        statements = [s for f in facts if (s := statement_for(f)) is not None]
+        tx.apply(statements, tables)
 
-def _policy(fields: dict[str, object]) -> str:
-    return dumps(PasswordPolicy.from_dict(dict(fields)).to_camel())
+
+def _policy(fact: Fact) -> str:
+    return dumps(PasswordPolicy.from_dict(dict(fact.fields["policy"])).to_camel())

@@ -1,4 +1,4 @@
-"""Follows the event store and applies each read model's statements in batches.
+"""Follows the event store and feeds each read model its facts in batches.
 
 One batch = one read-store transaction: the position guard is checked first (so a model
 switched to a new generation meanwhile is simply re-read), then the rows are written.
@@ -17,14 +17,12 @@ from eventsourcing.persistence import Notification
 
 from domain.user import User
 from projections.event_types import iso
+from projections.facts import Batch, FactSource
 from projections.model import ReadModel
 from projections.readstore import PositionMoved, ReadStore, Transaction, table_names
-from projections.statements import Statement
 
 # Only these aggregates feed read models; other notifications just move positions.
 RELEVANT_TOPICS = ("domain.user:User.", "domain.organization:Organization.")
-# After these, the bytes the models overwrote must leave the files too (CONTRACTS §6).
-ERASURE_TOPIC = f"{User.Erased.__module__}:{User.Erased.__qualname__}"
 
 
 @dataclass(frozen=True)
@@ -44,11 +42,13 @@ class Projector:
     def __init__(
         self,
         events: Application,
+        facts: FactSource,
         reads: ReadStore,
         models: Sequence[ReadModel],
         batch_size: int = 1000,
     ) -> None:
         self.events = events
+        self.facts = facts
         self.reads = reads
         self.models = {model.name: model for model in models}
         self.batch_size = batch_size
@@ -66,14 +66,25 @@ class Projector:
                     tx.execute("INSERT INTO rm_active (model, generation) VALUES (?, ?)", (name, 1))
 
     @staticmethod
-    def create_generation(tx: Transaction, model: ReadModel, generation: int) -> None:
+    def create_generation(
+        tx: Transaction, model: ReadModel, generation: int, indexes: bool = True
+    ) -> None:
+        """The model's tables for `generation`; a rebuild leaves out the indexes that only
+        reads need until its bulk load is done (`add_indexes`)."""
         for ddl in model.ddl():
             tx.execute(ddl, tables=table_names(model, generation))
+        if indexes:
+            Projector.add_indexes(tx, model, generation)
         tx.execute(
             "INSERT INTO rm_positions (model, generation, position, updated_at) "
             "VALUES (?, ?, 0, ?)",
             (model.name, generation, now_text()),
         )
+
+    @staticmethod
+    def add_indexes(tx: Transaction, model: ReadModel, generation: int) -> None:
+        for ddl in model.indexes():
+            tx.execute(ddl, tables=table_names(model, generation))
 
     def active(self) -> list[Cursor]:
         rows = self.reads.query(
@@ -96,39 +107,25 @@ class Projector:
     # --- processing ---
 
     def read_batch(self, after: int, limit: int) -> list[Notification]:
+        """Stored events as they are, for checks that replay them whole."""
         return self.events.recorder.select_notifications(
             start=after or None, limit=limit, inclusive_of_start=False
         )
 
-    def statements_for(
-        self, cursors: Sequence[Cursor], notifications: Sequence[Notification]
-    ) -> dict[str, list[Statement]]:
-        out: dict[str, list[Statement]] = {c.model.name: [] for c in cursors}
-        for notification in notifications:
-            if not notification.topic.startswith(RELEVANT_TOPICS):
-                continue
-            event = self.events.mapper.to_domain_event(notification)
-            for cursor in cursors:
-                if notification.id > cursor.position:
-                    out[cursor.model.name].extend(cursor.model.reduce(event, notification.id))
-        return out
-
-    def apply(self, cursors: Sequence[Cursor], notifications: Sequence[Notification]) -> int:
+    def apply(self, cursors: Sequence[Cursor], batch: Batch) -> int:
         """Project one batch into the given cursors' tables; returns the new position."""
-        last = notifications[-1].id
-        statements = self.statements_for(cursors, notifications)
         stamp = now_text()
         with self.reads.transaction() as tx:
             for cursor in cursors:
-                if last <= cursor.position:
+                if batch.last <= cursor.position:
                     continue
-                tx.advance(cursor.model.name, cursor.generation, cursor.position, last, stamp)
-                tx.apply(
-                    statements[cursor.model.name], table_names(cursor.model, cursor.generation)
-                )
-        if any(n.topic == ERASURE_TOPIC for n in notifications):
+                tx.advance(cursor.model.name, cursor.generation, cursor.position, batch.last, stamp)
+                facts = [f for f in batch.facts if f.position > cursor.position]
+                cursor.model.write(facts, tx, table_names(cursor.model, cursor.generation))
+        if any(f.kind is User.Erased for f in batch.facts):
+            # The bytes the models overwrote must leave the files too (CONTRACTS §6).
             self.reads.wipe_freed()
-        return last
+        return batch.last
 
     def step(self) -> int:
         """One batch for the live generations; returns how many notifications it consumed."""
@@ -137,14 +134,14 @@ class Projector:
             if not cursors:
                 return 0
             start = min(c.position for c in cursors)
-            notifications = self.read_batch(start, self.batch_size)
-            if not notifications:
+            batch = self.facts.batch_after(start, self.batch_size)
+            if batch is None:
                 return 0
             try:
-                self.apply(cursors, notifications)
+                self.apply(cursors, batch)
             except PositionMoved:
                 return 1  # someone else advanced (or a rebuild switched): re-read and go on
-            return len(notifications)
+            return batch.count
 
     def catch_up(self) -> int:
         done = 0
@@ -167,4 +164,4 @@ class Projector:
             time.sleep(0.01)
 
     def head(self) -> int:
-        return self.events.recorder.max_notification_id() or 0
+        return self.facts.head()

@@ -57,7 +57,7 @@ class HistoryRow:
     actor: str
     method: str | None
     dialect: str | None
-    client: dict[str, Any]
+    client: dict[str, Any]  # opened: the table keeps it sealed (projections/history.py)
 
 
 HISTORY_COLUMNS = (
@@ -143,7 +143,7 @@ class ReadModels:
             f"SELECT {HISTORY_COLUMNS} FROM {t['history']} WHERE user_id = ? ORDER BY position",
             (user_id,),
         )
-        return [_history_row(r) for r in rows]
+        return [self._history_row(r) for r in rows]
 
     def feed(
         self, after: int, limit: int, org_id: str | None = None, tables: Tables | None = None
@@ -156,7 +156,7 @@ class ReadModels:
             f"SELECT {HISTORY_COLUMNS} FROM {t['history']} WHERE {where} ORDER BY position LIMIT ?",
             (*args, limit),
         )
-        return [_history_row(r) for r in rows]
+        return [self._history_row(r) for r in rows]
 
     def feed_between(
         self, since: str, until: str, org_id: str | None = None, page: int = 5000
@@ -174,10 +174,16 @@ class ReadModels:
                 f"ORDER BY position LIMIT ?",
                 (*args, page),
             )
-            yield from (_history_row(r) for r in rows)
+            yield from (self._history_row(r) for r in rows)
             if len(rows) < page:
                 return
             after = rows[-1][0]
+
+    def _history_row(self, r: tuple[Any, ...]) -> HistoryRow:
+        client = json.loads(r[9])
+        if isinstance(client, str):  # sealed under the person's key
+            client = self.projector.facts.open_client(r[1], client)
+        return HistoryRow(int(r[0]), r[1], r[2], int(r[3]), r[4], r[5], r[6], r[7], r[8], client)
 
 
 def _names(cursors: list[Cursor]) -> Tables:
@@ -185,9 +191,3 @@ def _names(cursors: list[Cursor]) -> Tables:
     for cursor in cursors:
         names.update({t: physical(t, cursor.generation) for t in cursor.model.tables})
     return names
-
-
-def _history_row(r: tuple[Any, ...]) -> HistoryRow:
-    return HistoryRow(
-        int(r[0]), r[1], r[2], int(r[3]), r[4], r[5], r[6], r[7], r[8], json.loads(r[9])
-    )

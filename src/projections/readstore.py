@@ -56,15 +56,23 @@ def table_names(model: ReadModel, generation: int) -> dict[str, str]:
     return {logical: physical(logical, generation) for logical in model.tables}
 
 
-class Transaction:
-    """A write transaction: statements with `{table}` names and `?` placeholders."""
+# A 64-bit integer primary key. On SQLite the rowid itself: rows are stored in key order and
+# no second index is kept (any other spelling, BIGINT included, makes one).
+SQLITE_TYPES = {"int64_key": "INTEGER PRIMARY KEY"}
+POSTGRES_TYPES = {"int64_key": "BIGINT PRIMARY KEY"}
 
-    def __init__(self, cursor: Cursor, placeholder: str) -> None:
+
+class Transaction:
+    """A write transaction: statements with `{table}` names and `?` placeholders; DDL may
+    name the store's own column types (`{int64_key}`)."""
+
+    def __init__(self, cursor: Cursor, placeholder: str, types: dict[str, str]) -> None:
         self.cursor = cursor
         self._placeholder = placeholder
+        self._types = types
 
     def sql(self, text: str, tables: dict[str, str] | None = None) -> str:
-        text = text.format(**tables) if tables else text
+        text = text.format(**tables, **self._types) if tables else text
         return text.replace("?", self._placeholder) if self._placeholder != "?" else text
 
     def execute(
@@ -160,7 +168,7 @@ class SqliteReadStore:
         with self._lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield Transaction(conn.cursor(), "?")
+                yield Transaction(conn.cursor(), "?", SQLITE_TYPES)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -203,7 +211,7 @@ class PostgresReadStore:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-            yield Transaction(cursor, "%s")
+            yield Transaction(cursor, "%s", POSTGRES_TYPES)
 
     def query(self, text: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.pool.connection() as conn:

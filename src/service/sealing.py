@@ -64,6 +64,10 @@ class DataKeyTable(Protocol):
         """None: no row; (None,): the key was destroyed; (wrapped,): the wrapped key."""
         ...
 
+    def fetch_many(self, subjects: list[UUID]) -> dict[UUID, tuple[bytes | None]]:
+        """`fetch` for many subjects in one round trip; subjects without a row are left out."""
+        ...
+
     def insert(self, subject: UUID, wrapped: bytes) -> None:
         """Adds the row unless one exists (a concurrent writer's key wins)."""
         ...
@@ -115,6 +119,13 @@ class DataKeys:
                 "another event store"
             )
         return self._remember(subject, row)
+
+    def warm(self, subjects: set[UUID]) -> None:
+        """Loads the keys of many people at once (a replay opens one value each of thousands)."""
+        wanted = [s for s in subjects if self._cached(s) is None]
+        if wanted:
+            for subject, row in self.table.fetch_many(wanted).items():
+                self._remember(subject, row)
 
     def destroy(self, subject: UUID) -> None:
         self.table.destroy(subject)
@@ -233,7 +244,7 @@ class SealingMapper(Mapper):
         if subject is None:
             return event
         state = dict(vars(event))
-        self._seal_fields(subject, state, personal_fields(event))
+        self._seal_fields(subject, state, personal_fields(type(event)))
         audit = state.get("audit")
         if audit and audit.get(CLIENT):
             sealed = self.keys.seal(subject, CLIENT, audit[CLIENT])
@@ -255,7 +266,7 @@ class SealingMapper(Mapper):
         state = vars(event)
         audit = state.get("audit")
         sealed_client = isinstance(audit, dict) and isinstance(audit.get(CLIENT), Sealed)
-        names = personal_fields(event)
+        names = personal_fields(type(event))
         if not sealed_client and not names:
             return  # nothing personal, or written before sealing existed
         subject = data_subject(event)

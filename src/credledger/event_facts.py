@@ -1,0 +1,120 @@
+"""The read models' view of the event store: stored rows turned into facts, nothing more.
+
+Reads the events table with one lean query (ids as text, no notification objects) and decodes
+each relevant event's JSON with orjson. Only the personal fields a read model keeps (a user's
+username, email and full name, on registration) are opened here; client metadata stays sealed
+until a history row is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.utils import resolve_topic
+from psycopg import sql
+from psycopg.rows import tuple_row
+
+from domain.personal import CLIENT, personal_fields
+from projections.facts import Batch, Fact, sealed_blob, stored_moment, uuid_text
+from projections.projector import RELEVANT_TOPICS
+from service.sealing import Sealed
+from service.store import EventStore
+
+Row = tuple[int, str, int, str, bytes]  # position, originator id, version, topic, state
+
+
+class StoredFacts:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        # topic -> (event class, its personal fields); None for events no model reads
+        self._kinds: dict[str, tuple[type, tuple[str, ...]] | None] = {}
+        recorder = store.recorder
+        table = recorder.events_table_name  # type: ignore[attr-defined]
+        if hasattr(recorder.datastore, "schema"):  # type: ignore[attr-defined]
+            self._select = self._postgres
+            self._query = sql.SQL(
+                "SELECT notification_id, originator_id::text, originator_version, topic, state "
+                "FROM {schema}.{table} WHERE notification_id > %s "
+                "ORDER BY notification_id LIMIT %s"
+            ).format(
+                schema=sql.Identifier(recorder.datastore.schema),  # type: ignore[attr-defined]
+                table=sql.Identifier(table),
+            )
+        else:
+            self._select = self._sqlite
+            self._text = (
+                f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
+                "WHERE rowid > ? ORDER BY rowid LIMIT ?"
+            )
+
+    def head(self) -> int:
+        return self.store.recorder.max_notification_id() or 0
+
+    def batch_after(self, position: int, limit: int) -> Batch | None:
+        return self.decode(self.read_after(position, limit))
+
+    def read_after(self, position: int, limit: int) -> list[Row]:
+        return self._select(position, limit)
+
+    def decode(self, rows: list[Row]) -> Batch | None:
+        if not rows:
+            return None
+        personal = {UUID(row[1]) for row in rows if (k := self._kind(row[3])) and k[1]}
+        self.store.data_keys.warm(personal)  # one query for the batch, not one per person
+        facts = [fact for row in rows if (fact := self._fact(row)) is not None]
+        return Batch(facts, int(rows[-1][0]), len(rows))
+
+    def open_client(self, subject: str, blob: str) -> dict[str, Any]:
+        return self.store.data_keys.open(UUID(subject), CLIENT, Sealed(blob)) or {}
+
+    # --- reading ---
+
+    def _sqlite(self, position: int, limit: int) -> list[Row]:
+        datastore = self.store.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.transaction(commit=False) as cursor:
+            raw = cursor.sqlite_cursor
+            raw.row_factory = None  # plain tuples: the library's rows are dict-like
+            raw.execute(self._text, (position, limit))
+            return raw.fetchall()
+
+    def _postgres(self, position: int, limit: int) -> list[Row]:
+        datastore = self.store.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(self._query, (position, limit), prepare=True)
+            return cursor.fetchall()
+
+    # --- decoding ---
+
+    def _fact(self, row: Row) -> Fact | None:
+        position, subject, version, topic, state = row
+        known = self._kind(topic)
+        if known is None:
+            return None
+        kind, personal = known
+        fields = orjson.loads(self._plain(state))
+        at = stored_moment(fields["timestamp"]) or ""
+        fact = Fact(position, kind, uuid_text(subject), version, at, fields)
+        for name in personal:
+            blob = sealed_blob(fields.get(name))
+            if blob is not None:
+                fields[name] = self.store.data_keys.open(UUID(subject), name, Sealed(blob))
+        return fact
+
+    def _kind(self, topic: str) -> tuple[type, tuple[str, ...]] | None:
+        try:
+            return self._kinds[topic]
+        except KeyError:
+            kind = resolve_topic(topic) if topic.startswith(RELEVANT_TOPICS) else None
+            known = self._kinds[topic] = None if kind is None else (kind, personal_fields(kind))
+            return known
+
+    def _plain(self, state: bytes) -> bytes:
+        """The stored JSON, undoing what the mapper did after encoding it (in its order)."""
+        mapper = self.store.mapper
+        if mapper.cipher is not None:
+            state = mapper.cipher.decrypt(state)
+        if mapper.compressor is not None:
+            state = mapper.compressor.decompress(state)
+        return state
