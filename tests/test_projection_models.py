@@ -303,3 +303,24 @@ def test_stored_times_are_utc_with_z_and_microseconds_whatever_the_input():
 def test_uuids_read_back_as_python_spells_them():
     value = uuid4()
     assert uuid_text(value.hex) == uuid_text(str(value)) == str(value)
+
+
+def test_an_erasure_drops_the_generation_a_rebuild_kept_for_reads_in_flight(stack):
+    user = _user(_org(stack))
+    stack.service.store.save(user)
+    projector, models = stack.runtime.projector, stack.runtime.reads.models
+    models.fresh()
+    rebuild(projector, list(projector.models))
+    active = {c.model.name: c.generation for c in projector.active()}
+    kept = [physical(t, active["users"] - 1) for t in projector.models["users"].tables]
+    assert stack.runtime.read_store.query(
+        f"SELECT username FROM {kept[0]} WHERE user_id = ?", (str(user.id),)
+    ) == [(user.username,)]
+    user.erase(ADMIN_AUDIT)
+    stack.service.store.save(user)
+    stack.service.store.data_keys.destroy(user.id)
+    models.fresh()
+    positions = stack.runtime.read_store.query("SELECT model, generation FROM rm_positions")
+    assert sorted(positions) == sorted(active.items())  # one generation per model is left
+    with pytest.raises(Exception, match="(?i)no such table|does not exist"):
+        stack.runtime.read_store.query(f"SELECT username FROM {kept[0]}")

@@ -30,6 +30,8 @@ class StoredFacts:
         self.store = store
         # topic -> (event class, its personal fields); None for events no model reads
         self._kinds: dict[str, tuple[type, tuple[str, ...]] | None] = {}
+        mapper = store.mapper
+        self._transformed = mapper.cipher is not None or mapper.compressor is not None
         recorder = store.recorder
         table = recorder.events_table_name  # type: ignore[attr-defined]
         if hasattr(recorder.datastore, "schema"):  # type: ignore[attr-defined]
@@ -61,9 +63,15 @@ class StoredFacts:
     def decode(self, rows: list[Row]) -> Batch | None:
         if not rows:
             return None
-        personal = {UUID(row[1]) for row in rows if (k := self._kind(row[3])) and k[1]}
-        self.store.data_keys.warm(personal)  # one query for the batch, not one per person
-        facts = [fact for row in rows if (fact := self._fact(row)) is not None]
+        facts, personal = [], []
+        for row in rows:
+            fact = self._fact(row)
+            if fact is not None:
+                facts.append(fact)
+                if fact.personal:
+                    personal.append(fact)
+        if personal:
+            self._open_personal(personal)
         return Batch(facts, int(rows[-1][0]), len(rows))
 
     def open_client(self, subject: str, blob: str) -> dict[str, Any]:
@@ -89,18 +97,23 @@ class StoredFacts:
 
     def _fact(self, row: Row) -> Fact | None:
         position, subject, version, topic, state = row
-        known = self._kind(topic)
+        known = self._kinds.get(topic) or self._kind(topic)
         if known is None:
             return None
         kind, personal = known
-        fields = orjson.loads(self._plain(state))
+        fields = orjson.loads(self._plain(state) if self._transformed else state)
         at = stored_moment(fields["timestamp"]) or ""
-        fact = Fact(position, kind, uuid_text(subject), version, at, fields)
-        for name in personal:
-            blob = sealed_blob(fields.get(name))
-            if blob is not None:
-                fields[name] = self.store.data_keys.open(UUID(subject), name, Sealed(blob))
-        return fact
+        return Fact(position, kind, uuid_text(subject), version, at, fields, personal)
+
+    def _open_personal(self, facts: list[Fact]) -> None:
+        """Opens the personal fields read models keep, with one key query for the batch."""
+        keys = self.store.data_keys
+        keys.warm({UUID(f.subject) for f in facts})
+        for fact in facts:
+            for name in fact.personal:
+                blob = sealed_blob(fact.fields.get(name))
+                if blob is not None:
+                    fact.fields[name] = keys.open(UUID(fact.subject), name, Sealed(blob))
 
     def _kind(self, topic: str) -> tuple[type, tuple[str, ...]] | None:
         try:

@@ -31,6 +31,7 @@ class Fact:
     sequence: int  # the aggregate's version after this event
     at: str  # when it happened: RFC 3339 UTC with `Z` and microseconds
     fields: dict[str, Any]  # the event's stored fields
+    personal: tuple[str, ...] = ()  # fields sealed when stored; the source opens them
 
     def moment(self, name: str) -> str | None:
         return stored_moment(self.fields.get(name))

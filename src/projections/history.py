@@ -42,7 +42,7 @@ def client_text(audit: dict[str, Any]) -> str:
 
 
 def row_of(fact: Fact, user_id: str | None, org_id: str | None) -> tuple[Any, ...]:
-    audit = fact.audit
+    audit = fact.fields.get("audit") or {}
     return (
         fact.position,
         user_id,

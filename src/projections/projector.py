@@ -104,6 +104,22 @@ class Projector:
         cursors = self.active()
         return cursors if min((c.position for c in cursors), default=0) >= target else None
 
+    @staticmethod
+    def drop_generations_before(tx: Transaction, model: ReadModel, generation: int) -> int:
+        """Drops the model's tables of every generation older than `generation`."""
+        stale = tx.execute(
+            "SELECT generation FROM rm_positions WHERE model = ? AND generation < ?",
+            (model.name, generation),
+        ).fetchall()
+        for (old,) in stale:
+            for table in table_names(model, int(old)).values():
+                tx.execute(f"DROP TABLE IF EXISTS {table}")
+            tx.execute(
+                "DELETE FROM rm_positions WHERE model = ? AND generation = ?",
+                (model.name, int(old)),
+            )
+        return len(stale)
+
     # --- processing ---
 
     def read_batch(self, after: int, limit: int) -> list[Notification]:
@@ -120,7 +136,9 @@ class Projector:
                 if batch.last <= cursor.position:
                     continue
                 tx.advance(cursor.model.name, cursor.generation, cursor.position, batch.last, stamp)
-                facts = [f for f in batch.facts if f.position > cursor.position]
+                facts = batch.facts
+                if facts and facts[0].position <= cursor.position:  # a model that was ahead
+                    facts = [f for f in facts if f.position > cursor.position]
                 cursor.model.write(facts, tx, table_names(cursor.model, cursor.generation))
         if any(f.kind is User.Erased for f in batch.facts):
             # The bytes the models overwrote must leave the files too (CONTRACTS §6).
@@ -141,7 +159,17 @@ class Projector:
                 self.apply(cursors, batch)
             except PositionMoved:
                 return 1  # someone else advanced (or a rebuild switched): re-read and go on
+            if any(f.kind is User.Erased for f in batch.facts):
+                self._drop_kept_generations(cursors)
             return batch.count
+
+    def _drop_kept_generations(self, cursors: Sequence[Cursor]) -> None:
+        """The generation a rebuild kept for reads in flight no longer follows the events:
+        once someone is erased it would be the last place holding them (CONTRACTS §6)."""
+        with self.reads.transaction() as tx:
+            dropped = sum(self.drop_generations_before(tx, c.model, c.generation) for c in cursors)
+        if dropped:
+            self.reads.wipe_freed()
 
     def catch_up(self) -> int:
         done = 0

@@ -111,13 +111,5 @@ def _switch(projector: Projector, name: str, generation: int) -> None:
     with projector.reads.transaction() as tx:
         projector.add_indexes(tx, model, generation)  # left out while the rows poured in
         tx.execute("UPDATE rm_active SET generation = ? WHERE model = ?", (generation, name))
-        stale = tx.execute(
-            "SELECT generation FROM rm_positions WHERE model = ? AND generation < ?",
-            (name, generation - 1),
-        ).fetchall()
-        for (old,) in stale:
-            for table in table_names(model, int(old)).values():
-                tx.execute(f"DROP TABLE IF EXISTS {table}")
-            tx.execute(
-                "DELETE FROM rm_positions WHERE model = ? AND generation = ?", (name, int(old))
-            )
+        # The generation just replaced stays for reads in flight; older ones go.
+        projector.drop_generations_before(tx, model, generation - 1)
