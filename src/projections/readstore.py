@@ -62,6 +62,9 @@ SQLITE_TYPES = {"int64_key": "INTEGER PRIMARY KEY"}
 POSTGRES_TYPES = {"int64_key": "BIGINT PRIMARY KEY"}
 
 
+COPY_FROM_ROWS = 50  # below this, COPY's extra round trips cost more than it saves
+
+
 class Transaction:
     """A write transaction: statements with `{table}` names and `?` placeholders; DDL may
     name the store's own column types (`{int64_key}`)."""
@@ -97,12 +100,14 @@ class Transaction:
     def insert_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
-        """Bulk insert: COPY on PostgreSQL (many times faster than INSERTs), else executemany."""
+        """Bulk insert: COPY on PostgreSQL (many times faster than INSERTs for a rebuild's
+        batches; a live batch of a few rows is quicker as one pipelined INSERT), else
+        executemany."""
         if not rows:
             return
         names = ", ".join(columns)
         copy = getattr(self.cursor, "copy", None)
-        if copy is not None:
+        if copy is not None and len(rows) >= COPY_FROM_ROWS:
             with copy(f"COPY {table} ({names}) FROM STDIN") as out:
                 for row in rows:
                     out.write_row(row)
