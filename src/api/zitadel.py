@@ -23,6 +23,7 @@ from api.deps import (
 )
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
+from api.replies import json_reply
 from api.timefmt import rfc3339
 from domain.errors import (
     AuthenticationRequired,
@@ -320,12 +321,12 @@ def rest_password_reset(
     return password_reset(service, _required(caller), _user_id(user_id), body, ctx)
 
 
-@router.get("/users/{user_id}", summary="GetUserByID", responses=ERRORS)
-def rest_get_user(
-    user_id: str, request: Request, service: ServiceDep, reads: ReadsDep
-) -> dict[str, Any]:
+@router.get(
+    "/users/{user_id}", summary="GetUserByID", responses=ERRORS, response_model=dict[str, Any]
+)
+def rest_get_user(user_id: str, request: Request, service: ServiceDep, reads: ReadsDep) -> Response:
     caller = optional_caller(request, service)  # in this thread: see api.deps
-    return get_user(reads, _required(caller), _user_id(user_id))
+    return json_reply(get_user(reads, _required(caller), _user_id(user_id)))
 
 
 @router.post("/users/{user_id}/unlock", summary="UnlockUser", responses=ERRORS)

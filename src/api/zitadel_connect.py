@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from api.deps import LimiterDep, ReadsDep, ServiceDep, limit_password_attempts
 from api.dialects import Dialect
 from api.problems import Problem
+from api.replies import json_reply
 from api.zitadel import (
     GRPC_NAMES,
     Caller,
@@ -92,12 +93,12 @@ def connect_password_reset(
     return password_reset(service, _required(caller), _user_id(body.userId), body, ctx)
 
 
-@router.post("/GetUserByID", summary="GetUserByID (Connect)")
+@router.post("/GetUserByID", summary="GetUserByID (Connect)", response_model=dict[str, Any])
 def connect_get_user(
     body: UserRef, request: Request, service: ServiceDep, reads: ReadsDep
-) -> dict[str, Any]:
+) -> Response:
     caller = optional_caller(request, service)  # in this thread: see api.deps
-    return get_user(reads, _required(caller), _user_id(body.userId))
+    return json_reply(get_user(reads, _required(caller), _user_id(body.userId)))
 
 
 @router.post("/UnlockUser", summary="UnlockUser (Connect)")

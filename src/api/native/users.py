@@ -27,6 +27,7 @@ from api.native.schemas import (
     UserOut,
     history_item,
 )
+from api.replies import json_reply
 from api.timefmt import rfc3339
 from domain.errors import CurrentPasswordRequired, InvalidArgument, InvalidCurrentPassword
 from service.results import Details
@@ -34,11 +35,11 @@ from service.results import Details
 router = APIRouter(prefix="/v1/users", tags=["native"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/{user_id}")
-def get_user(user_id: UUID, request: Request, service: ServiceDep, reads: ReadsDep) -> UserOut:
+@router.get("/{user_id}", response_model=UserOut)
+def get_user(user_id: UUID, request: Request, service: ServiceDep, reads: ReadsDep) -> Response:
     """From the read model; a read right after a write sees it."""
     user = reads.get_user(current_actor(service, request), user_id)
-    return UserOut(
+    reply = UserOut(
         user_id=str(user.user_id),
         org_id=str(user.org_id),
         username=user.username,
@@ -51,15 +52,14 @@ def get_user(user_id: UUID, request: Request, service: ServiceDep, reads: ReadsD
         failed_attempts=user.failed_attempts,
         details=DetailsOut.of(user.details),
     )
+    return json_reply(reply)
 
 
-@router.get("/{user_id}/history")
-def get_history(
-    user_id: UUID, request: Request, service: ServiceDep, reads: ReadsDep
-) -> HistoryOut:
+@router.get("/{user_id}/history", response_model=HistoryOut)
+def get_history(user_id: UUID, request: Request, service: ServiceDep, reads: ReadsDep) -> Response:
     """Every credential event of the user, oldest first, without secrets."""
     items = reads.history(current_actor(service, request), user_id)
-    return HistoryOut(events=[history_item(i) for i in items])
+    return json_reply(HistoryOut(events=[history_item(i) for i in items]))
 
 
 @router.delete("/{user_id}", status_code=204)
