@@ -8,7 +8,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import JSONResponse, Response
 
-from api.deps import LimiterDep, NativeContextDep, ServiceDep, limit_password_attempts
+from api.deps import (
+    HASHING_ADMISSION,
+    LimiterDep,
+    NativeContextDep,
+    ServiceDep,
+    limit_password_attempts,
+)
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
 from domain.errors import InvalidArgument, InvalidCredentials
@@ -115,6 +121,7 @@ class ChangePasswordOut(BaseModel):
 @router.post(
     "/ChangePassword/executeChangePassword",
     summary="executeChangePassword",
+    dependencies=[HASHING_ADMISSION],
     responses={code: {"model": AssureFailure} for code in (400, 401, 403, 429, 500)},
 )
 def execute_change_password(

@@ -56,6 +56,17 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 NativeContextDep = Annotated[RequestContext, Depends(native_context)]
 
 
+async def hashing_admission(request: Request) -> None:
+    """Admission control on the event loop, before the request waits for a worker thread:
+    under overload a refusal then costs neither a thread hop nor a store round trip."""
+    request.app.state.service.refuse_if_hashing_saturated()
+
+
+# On every route that verifies or hashes a password (Horizon checks in its handler: only
+# some of its calls do).
+HASHING_ADMISSION = Depends(hashing_admission)
+
+
 def limit_password_attempts(limiter: RateLimiter, request: Request, account: str) -> None:
     """Password-verifying paths: per client address and per account, then admission control
     (refused at once while hashing is saturated, before any store work)."""

@@ -6,7 +6,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
-from api.deps import LimiterDep, NativeContextDep, ServiceDep, limit_password_attempts
+from api.deps import (
+    HASHING_ADMISSION,
+    LimiterDep,
+    NativeContextDep,
+    ServiceDep,
+    limit_password_attempts,
+)
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
 from service.context import RequestContext
@@ -92,7 +98,7 @@ def _ctx(native: RequestContext) -> RequestContext:
     return RequestContext("kendox", native.client)
 
 
-@router.post("/SendPasswordResetInvitation", responses=ERRORS)
+@router.post("/SendPasswordResetInvitation", responses=ERRORS, dependencies=[HASHING_ADMISSION])
 def send_password_reset_invitation(
     body: InvitationIn,
     service: ServiceDep,
@@ -106,7 +112,7 @@ def send_password_reset_invitation(
     return Empty()
 
 
-@router.post("/SetPasswordWithToken", responses=ERRORS)
+@router.post("/SetPasswordWithToken", responses=ERRORS, dependencies=[HASHING_ADMISSION])
 def set_password_with_token(
     body: SetPasswordWithTokenIn,
     service: ServiceDep,

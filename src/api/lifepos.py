@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
 from api.bodies import parse_json
-from api.deps import ActorDep, LimiterDep, ServiceDep, client_metadata, limit_password_attempts
+from api.deps import (
+    HASHING_ADMISSION,
+    ActorDep,
+    LimiterDep,
+    ServiceDep,
+    client_metadata,
+    limit_password_attempts,
+)
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
 from domain.errors import (
@@ -123,6 +130,7 @@ async def set_credentials_body(request: Request) -> SetCredentials:
 @router.post(
     "/{org_guid}/me/set-credentials",
     summary="SetEmployeeCredentials",
+    dependencies=[HASHING_ADMISSION],
     responses={code: {"model": LifeposError} for code in (401, 403, 404, 405, 422, 429, 500)},
     openapi_extra={
         "requestBody": {

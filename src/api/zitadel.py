@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import JSONResponse, Response
 
 from api.deps import (
+    HASHING_ADMISSION,
     LimiterDep,
     ReadsDep,
     ServiceDep,
@@ -296,7 +297,12 @@ def _required(caller: Actor | None) -> Actor:
     return caller
 
 
-@router.post("/users/{user_id}/password", summary="SetPassword", responses=ERRORS)
+@router.post(
+    "/users/{user_id}/password",
+    summary="SetPassword",
+    responses=ERRORS,
+    dependencies=[HASHING_ADMISSION],
+)
 def rest_set_password(
     user_id: str,
     body: SetPasswordIn,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
-from api.deps import LimiterDep, ReadsDep, ServiceDep, limit_password_attempts
+from api.deps import HASHING_ADMISSION, LimiterDep, ReadsDep, ServiceDep, limit_password_attempts
 from api.dialects import Dialect
 from api.problems import Problem
 from api.replies import json_reply
@@ -73,7 +73,7 @@ class ConnectPasswordResetIn(PasswordResetIn, UserRef):
     pass
 
 
-@router.post("/SetPassword", summary="SetPassword (Connect)")
+@router.post("/SetPassword", summary="SetPassword (Connect)", dependencies=[HASHING_ADMISSION])
 def connect_set_password(
     body: ConnectSetPasswordIn,
     caller: Caller,

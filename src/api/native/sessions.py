@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from api.deps import ActorDep, LimiterDep, NativeContextDep, ServiceDep, limit_password_attempts
+from api.deps import (
+    HASHING_ADMISSION,
+    ActorDep,
+    LimiterDep,
+    NativeContextDep,
+    ServiceDep,
+    limit_password_attempts,
+)
 from api.native.schemas import PROBLEM_RESPONSES, SessionIn, SessionOut
 from api.timefmt import rfc3339
 
 router = APIRouter(prefix="/v1", tags=["native"], responses=PROBLEM_RESPONSES)
 
 
-@router.post("/sessions", status_code=201)
+@router.post("/sessions", status_code=201, dependencies=[HASHING_ADMISSION])
 def start_session(
     body: SessionIn,
     request: Request,

@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 
 from api.deps import (
+    HASHING_ADMISSION,
     ActorDep,
     LimiterDep,
     NativeContextDep,
@@ -86,7 +87,7 @@ def unlock(
     return DetailsReply(details=DetailsOut.of(service.unlock(actor, user_id, ctx)))
 
 
-@router.post("/{user_id}/password")
+@router.post("/{user_id}/password", dependencies=[HASHING_ADMISSION])
 def set_password(
     user_id: UUID,
     body: PasswordIn,
