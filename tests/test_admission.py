@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -87,6 +88,24 @@ def test_a_newcomer_that_waited_the_whole_bound_is_refused_and_continuations_are
     holder.join(5)
     _until(lambda: log == ["continuation"])
     continuation.join(1)
+
+
+def test_requests_admitted_at_the_door_count_before_they_reach_the_queue():
+    # 64 clients over 40 worker threads: most admitted requests wait for a thread, not in the
+    # queue, and the wait they add must still be seen.
+    queue = HashingQueue(slots=2, max_wait=1.0)
+    queue.seconds_per_hash = 0.1  # a command: two hashes, so 0.1 s of a slot per command
+    with ExitStack() as admitted:
+        for _ in range(12):  # 10 beyond the slots: about 1 s of hashing ahead
+            admitted.enter_context(queue.admitted())
+        assert queue.predicted_wait() > 1.0 and not queue._new
+        with pytest.raises(Overloaded):
+            admitted.enter_context(queue.admitted())
+        with pytest.raises(Overloaded):
+            queue.refuse_if_saturated()
+    assert queue.predicted_wait() == 0.0  # all answered: nothing ahead
+    with queue.admitted(), queue.slot(False):
+        pass
 
 
 def test_a_free_slot_admits_whatever_the_measured_cost():

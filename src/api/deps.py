@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -56,10 +57,12 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 NativeContextDep = Annotated[RequestContext, Depends(native_context)]
 
 
-async def hashing_admission(request: Request) -> None:
+async def hashing_admission(request: Request) -> AsyncIterator[None]:
     """Admission control on the event loop, before the request waits for a worker thread:
-    under overload a refusal then costs neither a thread hop nor a store round trip."""
-    request.app.state.service.refuse_if_hashing_saturated()
+    under overload a refusal then costs neither a thread hop nor a store round trip, and an
+    admitted request counts in the predicted wait until it is answered."""
+    with request.app.state.service.hashing_admitted():
+        yield
 
 
 # On every route that verifies or hashes a password (Horizon checks in its handler: only

@@ -6,6 +6,7 @@ import hmac
 import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TypeVar
 from uuid import UUID
@@ -67,6 +68,10 @@ class Core:
     def refuse_if_hashing_saturated(self) -> None:
         """Admission control before any store work (see service.admission)."""
         self.hasher.queue.refuse_if_saturated()
+
+    def hashing_admitted(self) -> AbstractContextManager[None]:
+        """Admission at the door, held until the request is answered (service.admission)."""
+        return self.hasher.queue.admitted()
 
     def retrying(self, command: Callable[[], T]) -> T:
         """Run a whole command again when a concurrent save won the race."""
