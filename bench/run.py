@@ -9,7 +9,7 @@ default policy (a user with 4 previous passwords), logins, user reads and a bare
 Writes `bench/results/` — every run as JSON, a Markdown table of medians over the runs (and
 of ratios taken within each run), and a PNG plot of throughput and p95 against clients.
 
-    ./scripts/bench [--runs 3] [--seconds 5] [--clients 1 2 4 8 32]
+    ./scripts/bench [--runs 3] [--seconds 5] [--clients 1 2 4 8 32] [--results DIR]
 """
 
 from __future__ import annotations
@@ -255,17 +255,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4, 8, 32])
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="where to write (default bench/results)"
+    )
     args = parser.parse_args()
-    RESULTS.mkdir(exist_ok=True)
+    results = args.results.resolve()
+    results.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     runs = []
     for index in range(args.runs):
         print(f"run {index + 1} of {args.runs}", file=sys.stderr, flush=True)
         runs.append(one_run(args.clients, args.seconds))
-        (RESULTS / f"run-{stamp}-{index + 1}.json").write_text(json.dumps(runs[-1], indent=1))
+        (results / f"run-{stamp}-{index + 1}.json").write_text(json.dumps(runs[-1], indent=1))
     from report import write_report  # matplotlib only when there is something to plot
 
-    write_report(runs, RESULTS)
+    write_report(runs, results)
 
 
 if __name__ == "__main__":
