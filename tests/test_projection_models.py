@@ -21,7 +21,7 @@ from domain.session import Session
 from domain.user import PendingReset, User
 from projections.event_types import USER_EVENTS, iso
 from projections.facts import stored_moment, uuid_text
-from projections.readstore import physical
+from projections.readstore import in_lists, physical
 from projections.rebuild import rebuild
 
 CLIENT = {"remoteAddress": "10.0.0.9", "userAgent": "models-test/1"}
@@ -324,3 +324,11 @@ def test_an_erasure_drops_the_generation_a_rebuild_kept_for_reads_in_flight(stac
     assert sorted(positions) == sorted(active.items())  # one generation per model is left
     with pytest.raises(Exception, match="(?i)no such table|does not exist"):
         stack.runtime.read_store.query(f"SELECT username FROM {kept[0]}")
+
+
+def test_many_keys_become_a_few_in_lists_each_key_once():
+    keys = [f"k{i:04d}" for i in range(1001)]
+    lists = list(in_lists(list(reversed(keys))))
+    assert [len(chunk) for _, chunk in lists] == [500, 500, 1]
+    assert [marks.count("?") for marks, _ in lists] == [500, 500, 1]
+    assert [k for _, chunk in lists for k in chunk] == keys

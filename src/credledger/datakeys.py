@@ -9,7 +9,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from projections.event_types import iso
-from projections.readstore import ReadStore
+from projections.readstore import ReadStore, in_lists
 from service.core import utc_now
 
 SQLITE_DDL = (
@@ -20,7 +20,6 @@ SQLITE_DDL = (
         destroyed_at TEXT
     )""",
 )
-FETCH_CHUNK = 500  # subjects per query: well under every store's parameter limit
 
 
 class SqlDataKeyTable:
@@ -35,12 +34,9 @@ class SqlDataKeyTable:
 
     def fetch_many(self, subjects: list[UUID]) -> dict[UUID, tuple[bytes | None]]:
         found: dict[UUID, tuple[bytes | None]] = {}
-        for start in range(0, len(subjects), FETCH_CHUNK):
-            chunk = [str(s) for s in subjects[start : start + FETCH_CHUNK]]
+        for marks, chunk in in_lists([str(s) for s in subjects]):
             rows = self.store.query(
-                "SELECT subject, wrapped_key FROM data_keys WHERE subject IN "
-                f"({', '.join('?' * len(chunk))})",
-                chunk,
+                f"SELECT subject, wrapped_key FROM data_keys WHERE subject IN ({marks})", chunk
             )
             for subject, wrapped in rows:
                 found[UUID(subject)] = (None if wrapped is None else bytes(wrapped),)

@@ -16,14 +16,13 @@ from domain.organization import Organization
 from domain.user import User
 from projections.event_types import STABLE_TYPES, dumps
 from projections.facts import Fact, sealed_blob
-from projections.readstore import Transaction
+from projections.readstore import Transaction, in_lists
 
 COLUMNS = (
     "position", "user_id", "org_id", "sequence", "type", "occurred_at", "actor", "method",
     "dialect", "client",
 )  # fmt: skip
 OWNERS = "SELECT user_id, org_id FROM {history_owners} WHERE user_id IN ({marks})"
-LOOKUP_CHUNK = 500
 # Erasure keeps every row and drops the client metadata, the erasure's own row included: by
 # the time anyone replays it, the key that opened that metadata is gone.
 FORGET_CLIENT = "UPDATE {history} SET client = '{{}}' WHERE user_id = ?"
@@ -109,9 +108,8 @@ class HistoryModel:
 
 
 def _owners(tx: Transaction, tables: dict[str, str], user_ids: set[str]) -> dict[str, str]:
-    ids, owners = sorted(user_ids), {}
-    for start in range(0, len(ids), LOOKUP_CHUNK):
-        chunk = ids[start : start + LOOKUP_CHUNK]
-        query = OWNERS.replace("{marks}", ", ".join("?" * len(chunk)))
-        owners.update(dict(tx.execute(query, chunk, tables).fetchall()))
+    owners: dict[str, str] = {}
+    for marks, chunk in in_lists(list(user_ids)):
+        found = tx.execute(OWNERS.replace("{marks}", marks), chunk, tables).fetchall()
+        owners.update(dict(found))
     return owners

@@ -48,6 +48,17 @@ class Cursor(Protocol):
     def fetchall(self) -> list[tuple[Any, ...]]: ...
 
 
+IN_LIST_SIZE = 500  # keys per `IN (...)`: well under every store's parameter limit
+
+
+def in_lists(keys: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
+    """Many keys as a few `IN (...)` lists: (the placeholders, their keys) for each query."""
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), IN_LIST_SIZE):
+        chunk = ordered[start : start + IN_LIST_SIZE]
+        yield ", ".join("?" * len(chunk)), chunk
+
+
 def physical(logical: str, generation: int) -> str:
     return f"rm_{logical}_g{generation}"
 

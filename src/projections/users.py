@@ -16,7 +16,7 @@ from typing import Any
 from domain.user import User
 from projections.event_types import USER_EVENTS, dumps
 from projections.facts import Fact
-from projections.readstore import Transaction
+from projections.readstore import Transaction, in_lists
 
 COLUMNS = (
     "user_id", "org_id", "username", "roles", "email", "full_name", "numeric_id",
@@ -26,7 +26,6 @@ COLUMNS = (
 MUTABLE = COLUMNS[2:]  # all but the ids
 UPDATE = "UPDATE {users} SET " + ", ".join(f"{name} = ?" for name in MUTABLE) + " WHERE user_id = ?"
 SELECT = "SELECT " + ", ".join(COLUMNS) + " FROM {users} WHERE user_id IN ({marks})"
-LOOKUP_CHUNK = 500  # ids per SELECT: well under every store's parameter limit
 
 Row = dict[str, Any]
 
@@ -156,10 +155,8 @@ class UsersModel:
 
 def _load(tx: Transaction, tables: dict[str, str], user_ids: set[str]) -> dict[str, Row]:
     """The current rows of these users (users unknown to the model are left out)."""
-    ids, rows = sorted(user_ids), {}
-    for start in range(0, len(ids), LOOKUP_CHUNK):
-        chunk = ids[start : start + LOOKUP_CHUNK]
-        marks = ", ".join("?" * len(chunk))
+    rows: dict[str, Row] = {}
+    for marks, chunk in in_lists(list(user_ids)):
         found = tx.execute(SELECT.replace("{marks}", marks), chunk, tables).fetchall()
         for values in found:
             row = dict(zip(COLUMNS, values, strict=True))
