@@ -40,10 +40,6 @@ class Fact:
         value = self.fields[name]
         return uuid_text(value[DATA_KEY] if isinstance(value, dict) else value)
 
-    @property
-    def audit(self) -> dict[str, Any]:
-        return self.fields.get("audit") or {}
-
 
 @dataclass(slots=True)
 class Batch:
