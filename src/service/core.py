@@ -104,8 +104,10 @@ class Core:
         user = (self.peek if read_only else self.load)(User, user_id)
         return None if user is None or user.removed else user
 
-    def org(self, org_id: UUID) -> Organization:
-        org = self.load(Organization, org_id)
+    def org(self, org_id: UUID, read_only: bool = False) -> Organization:
+        """`read_only`: the cached aggregate itself (see `peek`), for policy and alias lookups
+        on the hot paths; never mutate it."""
+        org = (self.peek if read_only else self.load)(Organization, org_id)
         if org is None:
             raise OrgNotFound()
         return org
@@ -138,7 +140,7 @@ class Core:
         return self.find_user(org_id, username) if org_id else None
 
     def login_name(self, user: User) -> str:
-        return f"{user.username}@{self.org(user.org_id).alias}"
+        return f"{user.username}@{self.org(user.org_id, read_only=True).alias}"
 
     # --- reach: other orgs are invisible, missing roles inside one's own org are forbidden ---
 

@@ -28,7 +28,7 @@ AfterSuccess = Callable[[User], list[Aggregate]]
 
 class PasswordUseCases(Core):
     def record_failed_check(self, user: User, audit: dict[str, object]) -> None:
-        policy = self.org(user.org_id).policy
+        policy = self.org(user.org_id, read_only=True).policy
         until = (
             self.clock() + timedelta(minutes=policy.lockout_minutes)
             if policy.lockout_minutes
@@ -106,7 +106,7 @@ class PasswordUseCases(Core):
             if refused is not None or user is None:
                 return refused or wrong()
             audit = ctx.audit(str(user.id), "self")
-            org = self.org(user.org_id)
+            org = self.org(user.org_id, read_only=True)
             history_hash = self.check_new_password(
                 org, user.username, new, cache, user, proven_current=current
             )
@@ -135,7 +135,7 @@ class PasswordUseCases(Core):
 
         def attempt() -> Details:
             user = self.user_for_admin(actor, user_id)
-            org = self.org(user.org_id)
+            org = self.org(user.org_id, read_only=True)
             history_hash = self.check_new_password(org, user.username, new, cache, user)
             audit = ctx.audit(str(actor.user_id), "admin")
             was_locked = user.locked

@@ -117,7 +117,7 @@ class ResetUseCases(PasswordUseCases):
             user = self.live_user(user_id)
             if user is None:
                 raise ResetNotPending()
-            org = self.org(user.org_id)
+            org = self.org(user.org_id, read_only=True)
             now = self.clock()
             reset_id = uuid4().hex
             code_expires = now + timedelta(minutes=org.policy.reset_code_minutes)
@@ -234,7 +234,7 @@ class ResetUseCases(PasswordUseCases):
         audit: dict[str, Any],
         cache: VerifyCache,
     ) -> Details:
-        org = self.org(user.org_id)
+        org = self.org(user.org_id, read_only=True)
         history_hash = self.check_new_password(org, user.username, new, cache, user)
         user.complete_reset(pending.reset_id, cache.hash(new), change_required, audit, history_hash)
         if org.policy.revoke_sessions_on_change:
