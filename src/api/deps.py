@@ -71,8 +71,7 @@ HASHING_ADMISSION = Depends(hashing_admission)
 
 
 def limit_password_attempts(limiter: RateLimiter, request: Request, account: str) -> None:
-    """Password-verifying paths: per client address and per account, then admission control
-    (refused at once while hashing is saturated, before any store work)."""
+    """Password-verifying paths: per client address and per account (admission control is
+    `HASHING_ADMISSION`, already passed at the door)."""
     address = request.client.host if request.client else "unknown"
     limiter.check(f"addr:{address}", f"account:{account.casefold()}")
-    request.app.state.service.refuse_if_hashing_saturated()

@@ -114,6 +114,8 @@ def horizon_caller(
     api_id, api_key = request.headers.get("x-api-id"), request.headers.get("x-api-key")
     if api_id and api_key:
         limit_password_attempts(limiter, request, api_id)
+        # Only these calls hash, so admission is checked here rather than at the door.
+        service.refuse_if_hashing_saturated()
         return service.actor_from_password(api_id, api_key, ctx)
     token = bearer_token(request)
     if token is None:

@@ -97,7 +97,7 @@ class StoredFacts:
 
     def _fact(self, row: Row) -> Fact | None:
         position, subject, version, topic, state = row
-        known = self._kinds.get(topic) or self._kind(topic)
+        known = self._kind(topic)
         if known is None:
             return None
         kind, personal = known

@@ -1,4 +1,4 @@
-"""What read models are fed: stored events decoded only as far as their reducers need.
+"""What read models are fed: stored events decoded only as far as the models need.
 
 Building full domain events (the library's mapper: every UUID and datetime made an object,
 every personal value opened) cost more than reading the events did, and a rebuild does it

@@ -1,4 +1,4 @@
-"""What reducers return: SQL statements with arguments, no I/O.
+"""SQL statements with arguments, built without I/O and run in order by a transaction.
 
 SQL is written once, portable between SQLite and PostgreSQL, with `?` placeholders and
 `{table}` names that the read store fills in (table names carry a generation for rebuilds).
