@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 
-from api import assure, health, horizon, kendox, lifepos, zitadel, zitadel_connect
+from api import answers, assure, health, horizon, kendox, lifepos, zitadel, zitadel_connect
 from api.dialects import Dialect, DialectRegistry, install_error_handlers
+from api.docs import documented_app
 from api.limits import BodySizeLimit
 from api.metrics import MetricsMiddleware
-from api.native import events, ledger, orgs, sessions, users
+from api.native import errors, events, ledger, orgs, sessions, users
 from api.native.errors import render_native
 from api.ratelimit import RateLimiter
 from service.credentials import CredentialService
 from service.ledger import LedgerService
 from service.reads import ReadService
 
-NATIVE = Dialect("native", ("/v1",), render_native)
+NATIVE = Dialect("native", ("/v1",), render_native, errors.ProblemOut)
 
 
 def create_app(
@@ -26,7 +25,7 @@ def create_app(
     rate_limiter: RateLimiter | None = None,
     ledger_service: LedgerService | None = None,
 ) -> FastAPI:
-    app = FastAPI(
+    app = documented_app(
         title="credledger",
         version="0.1.0",
         summary="Event-sourced credential store speaking five vendors' password APIs",
@@ -48,27 +47,5 @@ def create_app(
         app.include_router(ledger.router)
     for vendor in vendors:
         app.include_router(vendor.router)
-    _document_real_errors(app)
+    answers.install(app, registry)
     return app
-
-
-def _document_real_errors(app: FastAPI) -> None:
-    """FastAPI documents a 422 `HTTPValidationError` on every route; no route here answers
-    with it (each dialect renders its own), so the document drops it."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = build()
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
-                framework = operation.get("responses", {}).get("422", {})
-                if "HTTPValidationError" in str(framework):
-                    del operation["responses"]["422"]
-        for name in ("HTTPValidationError", "ValidationError"):
-            schema.get("components", {}).get("schemas", {}).pop(name, None)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

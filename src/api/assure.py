@@ -77,11 +77,11 @@ def render(problem: Problem) -> Response:
     else:
         errors = [{FIELDS.get(i.field, i.field): i.message} for i in problem.field_issues]
     body = AssureFailure(message=outcome.message or problem.message, errors=errors)
-    return JSONResponse(body.model_dump(), outcome.status, headers=problem.retry_headers)
+    return JSONResponse(body.model_dump(), outcome.status, headers=problem.headers)
 
 
 PREFIX = "/api/core"
-DIALECT = Dialect("assure", (PREFIX,), render)
+DIALECT = Dialect("assure", (PREFIX,), render, AssureFailure)
 router = APIRouter(prefix=PREFIX, tags=["assure"])
 
 
@@ -122,7 +122,6 @@ class ChangePasswordOut(BaseModel):
     "/ChangePassword/executeChangePassword",
     summary="executeChangePassword",
     dependencies=[HASHING_ADMISSION],
-    responses={code: {"model": AssureFailure} for code in (400, 401, 403, 429, 500)},
 )
 def execute_change_password(
     body: ChangePasswordIn,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Route
 
 from api.problems import Problem, problem_from
 from domain.errors import DomainError
@@ -21,6 +23,7 @@ class Dialect:
     name: str
     prefixes: tuple[str, ...]
     render: Renderer
+    shape: type[BaseModel]  # the error body `render` writes, for the OpenAPI document
 
 
 class DialectRegistry:
@@ -42,10 +45,25 @@ def install_error_handlers(app: FastAPI, registry: DialectRegistry) -> None:
     """Every failure, under any prefix, is rendered in that prefix's dialect."""
 
     async def handle(request: Request, exc: Exception) -> Response:
-        return registry.for_path(request.url.path).render(problem_from(exc))
+        problem = problem_from(exc)
+        if problem.http_status == 405:
+            allow = {"Allow": ", ".join(allowed_methods(request))}
+            problem = replace(problem, http_headers={**problem.http_headers, **allow})
+        return registry.for_path(request.url.path).render(problem)
 
     for exc_type in (DomainError, RequestValidationError, HTTPException, Exception):
         app.add_exception_handler(exc_type, handle)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of every route on the path. Starlette's own 405 names only the first
+    route that matched the path (`GET` where `GET` and `DELETE` share one path), and RFC 9110
+    wants them all."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.path_regex.match(request.scope["path"]):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 @dataclass(frozen=True)

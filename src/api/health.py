@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from api.deps import ReadsDep, ServiceDep
 from projections.status import oldest_unprocessed_age
@@ -14,6 +16,11 @@ MAX_PROJECTION_LAG_SECONDS = 30.0
 
 router = APIRouter(tags=["operations"])
 
+READINESS = {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}
+NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "store unreachable or projections behind", "content": READINESS}
+}
+
 
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
@@ -21,7 +28,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=NOT_READY)
 def readyz(service: ServiceDep, reads: ReadsDep) -> Response:
     """The event store answers and the read models are caught up within a bound."""
     try:
@@ -35,6 +42,7 @@ def readyz(service: ServiceDep, reads: ReadsDep) -> Response:
     return JSONResponse(body)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def metrics() -> Response:
+    """Prometheus text exposition format."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -82,13 +82,13 @@ def render(problem: Problem) -> Response:
     return JSONResponse(
         body.model_dump(),
         outcome.status,
-        headers=problem.retry_headers,
+        headers=problem.headers,
         media_type="application/problem+json",
     )
 
 
 PREFIX = "/api/v1/security"
-DIALECT = Dialect("horizon", (PREFIX,), render)
+DIALECT = Dialect("horizon", (PREFIX,), render, HorizonProblem)
 router = APIRouter(prefix=PREFIX, tags=["horizon"])
 
 
@@ -127,7 +127,6 @@ def horizon_caller(
     "/identity/local/password",
     status_code=204,
     summary="Set the password for a local identity",
-    responses={code: {"model": HorizonProblem} for code in (400, 401, 403, 404, 500)},
 )
 def set_local_password(
     body: SetPasswordIn,

@@ -65,13 +65,12 @@ def render(problem: Problem) -> Response:
     body = ServiceException(
         errorCode=int(outcome.code), message=f"{problem.message} ({outcome.code})"
     )
-    return JSONResponse(body.model_dump(), outcome.status, headers=problem.retry_headers)
+    return JSONResponse(body.model_dump(), outcome.status, headers=problem.headers)
 
 
 PREFIX = "/InfoShare/Json/Authentication"
-DIALECT = Dialect("kendox", (PREFIX,), render)
+DIALECT = Dialect("kendox", (PREFIX,), render, ServiceException)
 router = APIRouter(prefix=PREFIX, tags=["kendox"])
-ERRORS = {code: {"model": ServiceException} for code in (400, 404, 405, 429, 500)}
 
 
 class Strict(BaseModel):
@@ -98,7 +97,7 @@ def _ctx(native: RequestContext) -> RequestContext:
     return RequestContext("kendox", native.client)
 
 
-@router.post("/SendPasswordResetInvitation", responses=ERRORS, dependencies=[HASHING_ADMISSION])
+@router.post("/SendPasswordResetInvitation", dependencies=[HASHING_ADMISSION])
 def send_password_reset_invitation(
     body: InvitationIn,
     service: ServiceDep,
@@ -112,7 +111,7 @@ def send_password_reset_invitation(
     return Empty()
 
 
-@router.post("/SetPasswordWithToken", responses=ERRORS, dependencies=[HASHING_ADMISSION])
+@router.post("/SetPasswordWithToken", dependencies=[HASHING_ADMISSION])
 def set_password_with_token(
     body: SetPasswordWithTokenIn,
     service: ServiceDep,

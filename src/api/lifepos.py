@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -32,6 +32,7 @@ from service.context import RequestContext
 
 MEDIA_TYPES = ("application/json", "application/json-patch+json", "text/json", "application/*+json")
 CLIENT_TYPES = ("Unknown", "App", "WebApp", "Service", "Android")
+REQUIRED = ("x-lp-client-identifier", "x-lp-client-type")
 HEADERS = {  # recorded on the event as client metadata
     "x-lp-client-identifier": "clientIdentifier",
     "x-lp-client-type": "clientType",
@@ -91,10 +92,10 @@ def render(problem: Problem) -> Response:
     outcome = outcome_for(problem, CODES)
     info = problem.explanation()
     body = LifeposError(code=str(outcome.code), message=problem.message, info=info)
-    return JSONResponse(body.model_dump(), outcome.status, headers=problem.retry_headers)
+    return JSONResponse(body.model_dump(), outcome.status, headers=problem.headers)
 
 
-DIALECT = Dialect("lifepos", ("/orgs",), render)
+DIALECT = Dialect("lifepos", ("/orgs",), render, LifeposError)
 router = APIRouter(prefix="/orgs", tags=["lifepos"])
 
 
@@ -111,7 +112,7 @@ class TokenReply(BaseModel):
 
 async def lifepos_context(request: Request) -> RequestContext:
     """Client headers, validated and kept for the auditors."""
-    for required in ("x-lp-client-identifier", "x-lp-client-type"):
+    for required in REQUIRED:
         if not request.headers.get(required):
             raise InvalidArgument(required, "header is required")
     client = client_metadata(request)
@@ -123,6 +124,18 @@ async def lifepos_context(request: Request) -> RequestContext:
     return RequestContext("lifepos", client)
 
 
+def _header_parameter(header: str) -> dict[str, Any]:
+    """`lifepos_context` reads the client headers itself; the document still names them.
+    Values are kept up to 512 characters (longer ones are cut, not refused); a required one
+    must have something besides blanks."""
+    schema: dict[str, Any] = {"type": "string"}
+    if header == "x-lp-client-type":
+        schema["enum"] = list(CLIENT_TYPES)
+    elif header in REQUIRED:
+        schema["pattern"] = r"\S"
+    return {"name": header, "in": "header", "required": header in REQUIRED, "schema": schema}
+
+
 async def set_credentials_body(request: Request) -> SetCredentials:
     return await parse_json(request, SetCredentials, MEDIA_TYPES)
 
@@ -131,12 +144,12 @@ async def set_credentials_body(request: Request) -> SetCredentials:
     "/{org_guid}/me/set-credentials",
     summary="SetEmployeeCredentials",
     dependencies=[HASHING_ADMISSION],
-    responses={code: {"model": LifeposError} for code in (401, 403, 404, 405, 422, 429, 500)},
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {t: {"schema": SetCredentials.model_json_schema()} for t in MEDIA_TYPES},
-        }
+        },
+        "parameters": [_header_parameter(header) for header in HEADERS],
     },
 )
 def set_credentials(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.dialects import DialectRegistry
-from api.problems import Problem
-from domain.errors import Kind
+from api.problems import REQUEST_TOO_LARGE
 
 MAX_BODY_BYTES = 64 * 1024  # a password request is tiny; anything near this is abuse
 
@@ -48,11 +49,8 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = Problem(
-            Kind.INVALID_ARGUMENT,
-            "request_too_large",
-            f"Request body larger than {self.max_bytes} bytes",
-            http_status=413,
+        problem = replace(
+            REQUEST_TOO_LARGE, message=f"Request body larger than {self.max_bytes} bytes"
         )
         response = self.registry.for_path(scope["path"]).render(problem)
         await response(scope, receive, send)

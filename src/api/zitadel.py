@@ -109,12 +109,7 @@ def render(problem: Problem) -> Response:
              "message": message}
         ],
     }  # fmt: skip
-    return JSONResponse(body, status, headers=problem.retry_headers)
-
-
-PREFIX = "/v2"
-DIALECT = Dialect("zitadel", (PREFIX,), render)
-router = APIRouter(prefix=PREFIX, tags=["zitadel"])
+    return JSONResponse(body, status, headers=problem.headers)
 
 
 class ErrorDetail(BaseModel):
@@ -131,9 +126,9 @@ class ZitadelError(BaseModel):
     details: list[ErrorDetail]
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ZitadelError} for code in (400, 401, 403, 404, 429, 500)
-}
+PREFIX = "/v2"
+DIALECT = Dialect("zitadel", (PREFIX,), render, ZitadelError)
+router = APIRouter(prefix=PREFIX, tags=["zitadel"])
 
 
 class Strict(BaseModel):
@@ -300,7 +295,6 @@ def _required(caller: Actor | None) -> Actor:
 @router.post(
     "/users/{user_id}/password",
     summary="SetPassword",
-    responses=ERRORS,
     dependencies=[HASHING_ADMISSION],
 )
 def rest_set_password(
@@ -316,7 +310,7 @@ def rest_set_password(
     return set_password(service, caller, _user_id(user_id), body, ctx)
 
 
-@router.post("/users/{user_id}/password_reset", summary="PasswordReset", responses=ERRORS)
+@router.post("/users/{user_id}/password_reset", summary="PasswordReset")
 def rest_password_reset(
     user_id: str,
     body: PasswordResetIn,
@@ -327,14 +321,12 @@ def rest_password_reset(
     return password_reset(service, _required(caller), _user_id(user_id), body, ctx)
 
 
-@router.get(
-    "/users/{user_id}", summary="GetUserByID", responses=ERRORS, response_model=dict[str, Any]
-)
+@router.get("/users/{user_id}", summary="GetUserByID", response_model=dict[str, Any])
 def rest_get_user(user_id: str, request: Request, service: ServiceDep, reads: ReadsDep) -> Response:
     caller = optional_caller(request, service)  # in this thread: see api.deps
     return json_reply(get_user(reads, _required(caller), _user_id(user_id)))
 
 
-@router.post("/users/{user_id}/unlock", summary="UnlockUser", responses=ERRORS)
+@router.post("/users/{user_id}/unlock", summary="UnlockUser")
 def rest_unlock(user_id: str, caller: Caller, ctx: Ctx, service: ServiceDep) -> DetailsReply:
     return unlock(service, _required(caller), _user_id(user_id), ctx)

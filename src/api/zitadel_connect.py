@@ -43,7 +43,7 @@ def render(problem: Problem) -> Response:
         return JSONResponse({"code": "not_found", "message": "unknown procedure"}, 404)
     status, grpc, error_id, message = zitadel_error(problem)
     body = {"code": GRPC_NAMES.get(grpc, "unknown"), "message": f"{message} ({error_id})"}
-    return JSONResponse(body, status, headers=problem.retry_headers)
+    return JSONResponse(body, status, headers=problem.headers)
 
 
 class ConnectError(BaseModel):
@@ -53,12 +53,8 @@ class ConnectError(BaseModel):
     message: str
 
 
-DIALECT = Dialect("zitadel-connect", (SERVICE,), render)
-router = APIRouter(
-    prefix=SERVICE,
-    tags=["zitadel"],
-    responses={code: {"model": ConnectError} for code in (400, 401, 403, 404, 429, 500)},
-)
+DIALECT = Dialect("zitadel-connect", (SERVICE,), render, ConnectError)
+router = APIRouter(prefix=SERVICE, tags=["zitadel"])
 
 
 class UserRef(Strict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
 from api.problems import Problem
@@ -33,6 +34,19 @@ PUBLIC_CODE = {
 }
 
 
+class ProblemOut(BaseModel):
+    """application/problem+json (RFC 7807) with a stable `code`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    violations: list[str] | None = None
+    errors: list[dict[str, str]] | None = None
+    lockedUntil: str | None = None
+
+
 def render_native(problem: Problem) -> Response:
     status = problem.http_status or CODE_STATUS.get(problem.code) or KIND_STATUS[problem.kind]
     code = PUBLIC_CODE.get(problem.code, problem.code)
@@ -50,5 +64,5 @@ def render_native(problem: Problem) -> Response:
     if problem.locked_until is not None:
         body["lockedUntil"] = rfc3339(problem.locked_until)
     return JSONResponse(
-        body, status, headers=problem.retry_headers, media_type="application/problem+json"
+        body, status, headers=problem.headers, media_type="application/problem+json"
     )

@@ -7,16 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, ReadsDep
-from api.native.schemas import PROBLEM_RESPONSES, FeedOut, feed_item
+from api.native.schemas import MAX_POSITION, FeedOut, feed_item
 
-router = APIRouter(prefix="/v1", tags=["native"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["native"])
 
 
 @router.get("/events")
 def feed(
     actor: ActorDep,
     reads: ReadsDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> FeedOut:
     """Auditors see their own org, instance admins every org. Page with `nextAfter`."""

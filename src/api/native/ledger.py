@@ -9,10 +9,10 @@ from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
 from api.deps import ActorDep
-from api.native.schemas import PROBLEM_RESPONSES, Body
+from api.native.schemas import MAX_POSITION, Body
 from service.ledger import MAX_LEAVES, LedgerService, b64
 
-router = APIRouter(prefix="/v1/ledger", tags=["native", "ledger"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/ledger", tags=["native", "ledger"])
 
 
 async def get_ledger(request: Request) -> LedgerService:
@@ -20,7 +20,7 @@ async def get_ledger(request: Request) -> LedgerService:
 
 
 LedgerDep = Annotated[LedgerService, Depends(get_ledger)]
-Size = Annotated[int, Query(ge=0)]
+Size = Annotated[int, Query(ge=0, le=MAX_POSITION)]
 
 
 class KeyOut(Body):
@@ -93,9 +93,9 @@ def leaves(
 def inclusion(
     actor: ActorDep,
     ledger: LedgerDep,
-    index: Annotated[int | None, Query(ge=0)] = None,
-    position: Annotated[int | None, Query(ge=1)] = None,
-    tree_size: Annotated[int | None, Query(alias="treeSize", ge=1)] = None,
+    index: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
+    position: Annotated[int | None, Query(ge=1, le=MAX_POSITION)] = None,
+    tree_size: Annotated[int | None, Query(alias="treeSize", ge=1, le=MAX_POSITION)] = None,
 ) -> InclusionOut:
     """RFC 9162 §2.1.3 audit path; without `treeSize`, against the latest checkpoint."""
     proof = ledger.inclusion(actor, index, position, tree_size)
@@ -112,8 +112,8 @@ def inclusion(
 def consistency(
     actor: ActorDep,
     ledger: LedgerDep,
-    old: Annotated[int, Query(alias="from", ge=0)],
-    new: Annotated[int, Query(alias="to", ge=0)],
+    old: Annotated[int, Query(alias="from", ge=0, le=MAX_POSITION)],
+    new: Annotated[int, Query(alias="to", ge=0, le=MAX_POSITION)],
 ) -> ConsistencyOut:
     """RFC 9162 §2.1.4 consistency proof between two tree sizes."""
     hashes = ledger.consistency(actor, old, new)

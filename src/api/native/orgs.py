@@ -9,7 +9,6 @@ from fastapi import APIRouter, Body
 
 from api.deps import ActorDep, NativeContextDep, ReadsDep, ServiceDep
 from api.native.schemas import (
-    PROBLEM_RESPONSES,
     CreatedOrgOut,
     CreatedUserOut,
     DetailsOut,
@@ -20,7 +19,7 @@ from api.native.schemas import (
 )
 from domain.policy import PasswordPolicy
 
-router = APIRouter(prefix="/v1/orgs", tags=["native"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/orgs", tags=["native"])
 
 
 @router.post("", status_code=201)

@@ -13,6 +13,9 @@ from service.results import Details
 
 # An abuse guard only: the org policy judges length (code points after NFC, ceiling 1024).
 MAX_PASSWORD = 16 * 1024
+# Positions, indexes and tree sizes are 64-bit integers in both stores; a larger number in a
+# query would overflow the driver (a 500), so it is refused as invalid instead.
+MAX_POSITION = 2**63 - 1
 
 
 class Body(BaseModel):
@@ -166,32 +169,3 @@ def feed_item(item: HistoryItem) -> FeedItemOut:
         user_id=str(item.user_id) if item.user_id else None,
         org_id=str(item.org_id),
     )
-
-
-class ProblemOut(BaseModel):
-    """application/problem+json (RFC 7807) with a stable `code`."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    violations: list[str] | None = None
-    errors: list[dict[str, str]] | None = None
-
-
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {
-        "description": description,
-        "content": {"application/problem+json": {"schema": ProblemOut.model_json_schema()}},
-    }
-    for status, description in (
-        (400, "invalid request or password policy"),
-        (401, "not authenticated"),
-        (403, "role missing in the caller's org"),
-        (404, "not found or outside the caller's reach"),
-        (409, "alias or username taken"),
-        (423, "account locked"),
-        (429, "rate limited"),
-    )
-}

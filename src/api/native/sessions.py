@@ -12,10 +12,10 @@ from api.deps import (
     ServiceDep,
     limit_password_attempts,
 )
-from api.native.schemas import PROBLEM_RESPONSES, SessionIn, SessionOut
+from api.native.schemas import SessionIn, SessionOut
 from api.timefmt import rfc3339
 
-router = APIRouter(prefix="/v1", tags=["native"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["native"])
 
 
 @router.post("/sessions", status_code=201, dependencies=[HASHING_ADMISSION])

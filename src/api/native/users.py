@@ -18,7 +18,6 @@ from api.deps import (
     limit_password_attempts,
 )
 from api.native.schemas import (
-    PROBLEM_RESPONSES,
     DetailsOut,
     DetailsReply,
     HistoryOut,
@@ -33,7 +32,7 @@ from api.timefmt import rfc3339
 from domain.errors import CurrentPasswordRequired, InvalidArgument, InvalidCurrentPassword
 from service.results import Details
 
-router = APIRouter(prefix="/v1/users", tags=["native"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/users", tags=["native"])
 
 
 @router.get("/{user_id}", response_model=UserOut)
