@@ -134,7 +134,8 @@ def fuzz(base_url: str, work: Path, max_examples: int, seed: int, timeout: float
     before = answered(base_url)
     started = time.monotonic()
     with (work / "schemathesis.txt").open("w") as output:
-        run = subprocess.run(command, env=env, stdout=output, stderr=subprocess.STDOUT,
+        # In the scratch folder: schemathesis keeps a cache of crashes in its working directory.
+        run = subprocess.run(command, env=env, cwd=work, stdout=output, stderr=subprocess.STDOUT,
                              timeout=timeout, check=False)  # fmt: skip
     seconds = time.monotonic() - started
     after = answered(base_url)
