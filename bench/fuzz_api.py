@@ -126,7 +126,7 @@ def fuzz(base_url: str, work: Path, max_examples: int, seed: int, timeout: float
         "FUZZ_LOGINS_FILE": str(logins),
     }
     command = [
-        str(BIN / "schemathesis"), "--config-file", str(BENCH / "fuzz_schemathesis.toml"),
+        str(BIN / "schemathesis"), "--config-file", str(BENCH.parent / "schemathesis.toml"),
         "run", f"{base_url}/openapi.json", "--max-examples", str(max_examples),
         "--seed", str(seed), "--workers", "1", "--report", "json,ndjson",
         "--report-dir", str(reports), "--no-color",

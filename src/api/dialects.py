@@ -10,12 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match
 
 from api.problems import Problem, problem_from
 from domain.errors import DomainError
 
 Renderer = Callable[[Problem], Response]
+CANDIDATE_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,15 @@ def install_error_handlers(app: FastAPI, registry: DialectRegistry) -> None:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method of every route on the path. Starlette's own 405 names only the first
-    route that matched the path (`GET` where `GET` and `DELETE` share one path), and RFC 9110
-    wants them all."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.path_regex.match(request.scope["path"]):
-            methods |= route.methods or set()
-    return sorted(methods)
+    """Every method some route answers on this path. Starlette's own 405 names only the first
+    route that matched the path (`GET` where `GET` and `DELETE` share one), and RFC 9110 wants
+    them all. Asked through `matches`, the router's own protocol, so included routers count."""
+    found = []
+    for method in CANDIDATE_METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            found.append(method)
+    return found
 
 
 @dataclass(frozen=True)
