@@ -7,7 +7,7 @@ of its /openapi.json with schemathesis's default checks and phases, as the insta
 bench/fuzz_results.md: test cases generated, requests sent and answered, failures, 5xx
 answers, duration. Usage (`./scripts/fuzz-api` installs what it needs first):
 
-    .venv/bin/python bench/fuzz_api.py [--max-examples 100] [--seed 1] [--timeout 600]
+    .venv/bin/python bench/fuzz_api.py [--max-examples 200] [--seed 1] [--timeout 600]
 
 Exit status: 0 when schemathesis reports no failure and the server answered no 5xx.
 """
@@ -51,7 +51,7 @@ class Outcome:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-examples", type=int, default=100, help="per operation and phase")
+    parser.add_argument("--max-examples", type=int, default=200, help="per operation and phase")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600, help="hard limit, seconds")
     parser.add_argument("--results", type=Path, default=BENCH / "fuzz_results.md")
@@ -199,12 +199,13 @@ def write_results(path: Path, outcome: Outcome, args: argparse.Namespace) -> Non
         f"| operations tested | {report['operations']['tested']} of "
         f"{report['operations']['total']} |",
         f"| test cases generated | {cases['generated']} |",
-        f"| HTTP requests schemathesis sent | {outcome.interactions} |",
-        f"| requests the server answered (its /metrics; with {outcome.logins} logins of the "
-        f"harness) | {outcome.answered} |",
+        f"| requests in schemathesis's report (one per test case) | {outcome.interactions} |",
+        f"| HTTP requests the server answered (its /metrics: also the checks' extra requests, "
+        f"e.g. undeclared methods, and {outcome.logins} logins of the harness) | "
+        f"{outcome.answered} |",
         f"| test cases with failures | {cases['with_failures']} "
         f"({cases['unique_failures']} unique) |",
-        f"| 5xx answers (server / schemathesis) | {outcome.answered_5xx} / "
+        f"| 5xx answers (server's /metrics / schemathesis's report) | {outcome.answered_5xx} / "
         f"{outcome.interactions_5xx} |",
         f"| errored test cases | {cases['errored']} |",
         f"| duration | {outcome.seconds:.0f} s |",

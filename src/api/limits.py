@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.dialects import DialectRegistry
-from api.problems import REQUEST_TOO_LARGE
+from api.problems import Problem
+from domain.errors import Kind
 
 MAX_BODY_BYTES = 64 * 1024  # a password request is tiny; anything near this is abuse
 
@@ -49,8 +48,11 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = replace(
-            REQUEST_TOO_LARGE, message=f"Request body larger than {self.max_bytes} bytes"
+        problem = Problem(
+            Kind.INVALID_ARGUMENT,
+            "request_too_large",
+            f"Request body larger than {self.max_bytes} bytes",
+            http_status=413,
         )
         response = self.registry.for_path(scope["path"]).render(problem)
         await response(scope, receive, send)
