@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,7 +14,7 @@ from api.limits import BodySizeLimit
 from api.metrics import MetricsMiddleware
 from api.native import events, ledger, orgs, sessions, users
 from api.native.errors import render_native
-from api.ratelimit import RateLimiter
+from api.ratelimit import RateLimiter, RateLimits
 from service.credentials import CredentialService
 from service.ledger import LedgerService
 from service.reads import ReadService
@@ -23,10 +25,12 @@ NATIVE = Dialect("native", ("/v1",), render_native)
 def create_app(
     service: CredentialService,
     reads: ReadService,
-    rate_limiter: RateLimiter | None = None,
+    rate_limiter: RateLimits | None = None,
     ledger_service: LedgerService | None = None,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="credledger",
         version="0.1.0",
         summary="Event-sourced credential store speaking five vendors' password APIs",
