@@ -33,6 +33,7 @@ pytestmark = pytest.mark.postgres
 WRONG = "Not-the-password-4471"
 GOOD = "violet-Lantern-42-harbor"
 CLI = Path(sys.executable).with_name("credledger")
+PARALLEL = 20  # requests in flight at once, over the three processes
 
 
 @dataclass
@@ -108,6 +109,9 @@ def _cluster(tmp_path: Path, rate_limit: int) -> Iterator[Cluster]:
             **env,
             "CREDLEDGER_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "CREDLEDGER_RATE_LIMIT_PER_MINUTE": str(rate_limit),
+            # Three processes share the server's connections with the rest of the suite.
+            "CREDLEDGER_DATABASE_POOL_SIZE": "2",
+            "CREDLEDGER_DATABASE_MAX_OVERFLOW": "8",
         }
         # B first: it bootstraps the instance and takes the projection worker.
         b = nodes.enter_context(_node(env, tmp_path, "b", workers=1))
@@ -152,14 +156,14 @@ def _event_names(schema: str, user_id: str) -> list[str]:
 
 
 def _in_parallel(count: int, job: Callable[[int], tuple[int, str]]) -> Counter[tuple[int, str]]:
-    barrier = threading.Barrier(min(count, 40))
+    barrier = threading.Barrier(min(count, PARALLEL))
 
     def started(i: int) -> tuple[int, str]:
-        if i < 40:
+        if i < PARALLEL:
             barrier.wait(timeout=30)
         return job(i)
 
-    with ThreadPoolExecutor(max_workers=40) as pool:
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         return Counter(pool.map(started, range(count)))
 
 

@@ -12,7 +12,7 @@ from api import assure, health, horizon, kendox, lifepos, zitadel, zitadel_conne
 from api.dialects import Dialect, DialectRegistry, install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import MetricsMiddleware
-from api.native import events, ledger, orgs, sessions, users
+from api.native import events, imports, ledger, orgs, sessions, users
 from api.native.errors import render_native
 from api.ratelimit import RateLimiter, RateLimits
 from service.credentials import CredentialService
@@ -20,6 +20,8 @@ from service.ledger import LedgerService
 from service.reads import ReadService
 
 NATIVE = Dialect("native", ("/v1",), render_native)
+# Routes whose bodies may exceed the default limit: an import carries up to 1000 users.
+LARGER_BODIES = {imports.IMPORT_PATH: imports.MAX_IMPORT_BYTES}
 
 
 def create_app(
@@ -44,9 +46,17 @@ def create_app(
     for vendor in vendors:
         registry.add(vendor.DIALECT)
     install_error_handlers(app, registry)
-    app.add_middleware(BodySizeLimit, registry=registry)
+    app.add_middleware(BodySizeLimit, registry=registry, larger=LARGER_BODIES)
     app.add_middleware(MetricsMiddleware)
-    for router in (health.router, sessions.router, orgs.router, users.router, events.router):
+    native = (
+        health.router,
+        sessions.router,
+        orgs.router,
+        imports.router,
+        users.router,
+        events.router,
+    )
+    for router in native:
         app.include_router(router)
     if ledger_service is not None:
         app.include_router(ledger.router)

@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 
-from credledger import configure_logging, ledger_commands, migrations, operations
+from credledger import (
+    configure_logging,
+    import_command,
+    ledger_commands,
+    migrations,
+    operations,
+)
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
 from credledger.wiring import ConfigurationError, build_service
@@ -30,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply migrations/ to the configured PostgreSQL")
     operations.add_commands(commands)
     ledger_commands.add_commands(commands)
+    import_command.add_commands(commands)
     args = parser.parse_args(argv)
     configure_logging()
     try:
@@ -38,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             "init": _init,
             "migrate": _migrate,
             "ledger": ledger_commands.run,
+            "import": import_command.run,
         }
         return simple.get(args.command, operations.run)(args)
     except (ConfigurationError, DomainError, ValueError) as error:

@@ -181,6 +181,21 @@ class ReadModels:
                 return
             after = rows[-1][0]
 
+    def imported_schemes(self, org_id: str, tables: Tables | None = None) -> dict[str, int]:
+        """How many of the org's users still carry each imported scheme (CONTRACTS §7)."""
+        t = tables or self._tables()
+        rows = self.reads.query(
+            f"SELECT scheme, COUNT(*) FROM {t['imported']} WHERE org_id = ? "
+            f"GROUP BY scheme ORDER BY scheme",
+            (org_id,),
+        )
+        return {scheme: int(count) for scheme, count in rows}
+
+    def imported_by_user(self) -> dict[str, str]:
+        """Every user still carrying an imported hash, with its scheme (for `verify`)."""
+        rows = self.reads.query(f"SELECT user_id, scheme FROM {self._tables()['imported']}")
+        return dict(rows)
+
     def _history_row(self, r: tuple[Any, ...]) -> HistoryRow:
         client = json.loads(r[9])
         if isinstance(client, str):  # sealed under the person's key
