@@ -41,7 +41,7 @@ from credledger.settings import Settings
 POSTGRES_URL = os.environ.get(
     "CREDLEDGER_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-ADMIN_PASSWORD = "Bench-admin-pass-42"
+ADMIN_PASSWORD = "Bench-chief-pass-42"
 CLI = Path(sys.executable).with_name("credledger")
 READ_EVERY = 0.02
 RESULTS = Path(__file__).with_name("import_results.md")
@@ -126,12 +126,14 @@ def server(env: dict[str, str], folder: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
+        else:
+            raise RuntimeError((folder / "server.log").read_text())
         yield base
     finally:
         os.killpg(process.pid, signal.SIGTERM)

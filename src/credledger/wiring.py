@@ -16,6 +16,7 @@ from credledger import migrations
 from credledger.datakeys import SQLITE_DDL, SqlDataKeyTable
 from credledger.event_facts import StoredFacts
 from credledger.leadership import DatabaseLeadership, FileLeadership
+from credledger.originators import StoredOriginators
 from credledger.settings import Settings
 from credledger.shared_limits import DatabaseRateLimiter
 from ledger.note import NoteSigner
@@ -137,7 +138,9 @@ def build_store(settings: Settings, keys: Keyring) -> EventStore:
                 f"{', '.join(missing)}): run `credledger migrate` first"
             )
     data_keys = DataKeys(SqlDataKeyTable(data_key_store(settings)), keys.data_key_wrapping_key)
-    return EventStore(data_keys, env=store_env(settings))
+    store = EventStore(data_keys, env=store_env(settings))
+    store.originators = StoredOriginators(store)
+    return store
 
 
 def data_key_store(settings: Settings) -> ReadStore:

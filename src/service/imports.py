@@ -106,8 +106,10 @@ class ImportUseCases(UserUseCases):
             seen.add(row.key)
             valid.append(row)
         claims: list[tuple[_Row, UsernameIndex | None]] = []
-        for row in valid:
-            index = self.load(UsernameIndex, self.username_index_id(org_id, row.username))
+        index_ids = [self.username_index_id(org_id, row.username) for row in valid]
+        known = self.store.existing(index_ids)  # one query, not one load per name
+        for row, index_id in zip(valid, index_ids, strict=True):
+            index = self.load(UsernameIndex, index_id) if index_id in known else None
             if index is not None and index.user_id is not None:
                 result.refused.append(_refusal(row.index, UsernameTaken()))
             else:
