@@ -325,7 +325,7 @@ def test_the_import_command_reports_refused_lines_and_exits_1(cli_store):
         "line 3: invalid_request: not a JSON object on one line",
         "line 4: invalid_request: passwordHash: unknown hash scheme",
         "imported 2, refused 2",
-    ]
+    ], done.stderr
     assert "100.0%" in done.stderr  # the progress bar reached the end of the file
     report = _cli(["import", "--report", "--org", "acme"], env, folder)
     assert report.returncode == 0, report.stderr
