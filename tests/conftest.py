@@ -22,7 +22,6 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.app import create_app
-from api.ratelimit import RateLimiter
 from credledger import migrations
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
@@ -70,7 +69,7 @@ class Stack:
         app = create_app(
             service or self.service,
             self.runtime.reads,
-            RateLimiter(rate_limit),
+            self.runtime.rate_limiter(rate_limit, namespace=uuid.uuid4().hex),
             self.runtime.ledger,
         )
         return TestClient(app, raise_server_exceptions=False)

@@ -271,7 +271,7 @@ def _status(store: dict[str, Any]) -> dict[str, list[str]]:
 def test_projections_status_shows_the_lag_and_none_after_a_rebuild(tmp_path):
     store = _fresh_store(tmp_path)  # written by `init` alone: nothing projected yet
     before = _status(store)
-    assert list(before) == ["users", "organizations", "history", "ledger"]
+    assert list(before) == ["users", "organizations", "history", "imported_hashes", "ledger"]
     for generation, position, head, lag, seconds in before.values():
         generation = "1" if generation == "0" else generation  # the ledger has no generations
         assert (generation, position) == ("1", "0")
@@ -280,10 +280,10 @@ def test_projections_status_shows_the_lag_and_none_after_a_rebuild(tmp_path):
 
     rebuilt = _cli(store, "projections", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert "users,organizations,history: generation 2" in rebuilt.stderr
+    assert "users,organizations,history,imported_hashes: generation 2" in rebuilt.stderr
     after = _status(store)
     ledger = after.pop("ledger")
-    assert list(after) == ["users", "organizations", "history"]
+    assert list(after) == ["users", "organizations", "history", "imported_hashes"]
     for generation, position, head, lag, seconds in after.values():
         assert (generation, position, lag, seconds) == ("2", head, "0", "0.0")
     assert ledger[1] == "0" and ledger[3] == ledger[2]  # nothing integrated the ledger yet
@@ -293,7 +293,8 @@ def test_projections_status_shows_the_lag_and_none_after_a_rebuild(tmp_path):
     one = _cli(store, "projections", "rebuild", "users")
     assert one.returncode == 0, one.stderr
     assert {m: row[0] for m, row in _status(store).items()} == {
-        "users": "3", "organizations": "2", "history": "2", "ledger": "0",
+        "users": "3", "organizations": "2", "history": "2", "imported_hashes": "2",
+        "ledger": "0",
     }  # fmt: skip
     unknown = _cli(store, "projections", "rebuild", "nonsense")
     assert unknown.returncode == 2 and "unknown read model" in unknown.stderr

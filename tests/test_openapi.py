@@ -174,7 +174,11 @@ def test_every_real_answer_is_documented_for_its_operation(document, probes):
 
 def test_an_oversized_body_is_413_on_every_native_operation(probes):
     too_large = str(MAX_BODY_BYTES + 1)
-    native = [reply for path, _, reply in probes if path.startswith("/v1/")]
+    native = [
+        reply
+        for path, _, reply in probes
+        if path.startswith("/v1/") and path not in app_module.LARGER_BODIES  # e.g. an import
+    ]
     oversized = [r for r in native if r.request.headers.get("content-length") == too_large]
     assert oversized and all(r.status_code == 413 for r in oversized)
 

@@ -58,11 +58,15 @@ def _reset() -> PendingReset:
     return PendingReset(uuid4().hex, CODE_DIGEST, TOKEN_DIGEST, code_ends, token_ends)
 
 
+LEGACY_HASH = "$2b$04$" + "a" * 53  # an imported bcrypt hash (never checked here)
+
+
 def _steps(user: User) -> list[Any]:
     """Every kind of user event, in an order that exercises each rule of the users model: a
     failure while a lock has run out starts counting again, a completed reset unlocks."""
     reset = _reset()
     return [
+        lambda: user.import_password(LEGACY_HASH, "bcrypt", True, ADMIN_AUDIT),
         lambda: user.set_password(HASH, True, ADMIN_AUDIT),
         lambda: user.record_failed_check(5, None, SELF_AUDIT),
         lambda: user.record_successful_check(SELF_AUDIT),
@@ -147,6 +151,27 @@ def test_a_whole_life_in_one_batch_folds_to_the_same_row(stack):
     assert {type(e) for e in user.pending_events} == concrete  # every kind but erasure
     stack.service.store.save(user)
     assert _row(stack, user.id) == _expected_row(user)
+
+
+def test_an_imported_hash_is_reported_until_its_upgrade_or_a_new_password(stack):
+    org = _org(stack)
+    org_id = org.id
+    upgraded, replaced, removed = _user(org), _user(org), _user(org)
+    for user in (upgraded, replaced, removed):
+        user.import_password(LEGACY_HASH, "bcrypt", False, ADMIN_AUDIT)
+    stack.service.store.save(upgraded, replaced, removed)
+    models = stack.runtime.reads.models
+    assert models.fresh()
+    assert models.imported_schemes(str(org_id)) == {"bcrypt": 3}
+    upgraded.upgrade_hash(HASH, SELF_AUDIT)
+    replaced.change_password(HASH_2, False, SELF_AUDIT)
+    stack.service.store.save(upgraded, replaced)
+    assert models.fresh()
+    assert models.imported_by_user().get(str(removed.id)) == "bcrypt"
+    assert models.imported_schemes(str(org_id)) == {"bcrypt": 1}
+    removed.remove(ADMIN_AUDIT)
+    stack.service.store.save(removed)
+    assert models.fresh() and models.imported_schemes(str(org_id)) == {}
 
 
 def test_a_timed_lock_keeps_its_end_and_a_lock_ran_out_restarts_the_count(stack):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.ratelimit import RateLimiter
+from api.ratelimit import RateLimits
 from service.context import Actor, RequestContext
 from service.credentials import CredentialService
 from service.reads import ReadService
@@ -24,7 +24,7 @@ async def get_reads(request: Request) -> ReadService:
     return request.app.state.reads
 
 
-async def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimits:
     return request.app.state.rate_limiter
 
 
@@ -52,7 +52,7 @@ async def native_context(request: Request) -> RequestContext:
 
 ServiceDep = Annotated[CredentialService, Depends(get_service)]
 ReadsDep = Annotated[ReadService, Depends(get_reads)]
-LimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+LimiterDep = Annotated[RateLimits, Depends(get_rate_limiter)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 NativeContextDep = Annotated[RequestContext, Depends(native_context)]
 
@@ -70,7 +70,7 @@ async def hashing_admission(request: Request) -> AsyncIterator[None]:
 HASHING_ADMISSION = Depends(hashing_admission)
 
 
-def limit_password_attempts(limiter: RateLimiter, request: Request, account: str) -> None:
+def limit_password_attempts(limiter: RateLimits, request: Request, account: str) -> None:
     """Password-verifying paths: per client address and per account (admission control is
     `HASHING_ADMISSION`, already passed at the door)."""
     address = request.client.host if request.client else "unknown"

@@ -1,4 +1,8 @@
-"""Fixed-window rate limits per client address and per account, in memory per node."""
+"""Fixed-window rate limits per client address and per account.
+
+`RateLimiter` counts in this process's memory (the embedded store: one process); a shared
+store's limiter counts in the database so the limit holds across processes and nodes.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,18 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from domain.errors import RateLimited
 
 WINDOW_SECONDS = 60.0
+
+
+class RateLimits(Protocol):
+    per_minute: int
+
+    def check(self, *keys: str) -> None:
+        """Count one request against every key; raise `RateLimited` if any is over."""
 
 
 class RateLimiter:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 
-from credledger import ledger_commands, migrations, operations
+from credledger import (
+    configure_logging,
+    import_command,
+    ledger_commands,
+    migrations,
+    operations,
+)
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
-from credledger.wiring import ConfigurationError, build_runtime, build_service
+from credledger.wiring import ConfigurationError, build_service
 from domain.errors import DomainError
 
 
@@ -20,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP server (bootstraps a fresh store)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--workers", type=_positive, default=1, help="server processes sharing the port"
+    )
     init = commands.add_parser("init", help="bootstrap the instance without serving")
     init.add_argument("--org-alias", required=True)
     init.add_argument("--org-name", required=True)
@@ -28,14 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply migrations/ to the configured PostgreSQL")
     operations.add_commands(commands)
     ledger_commands.add_commands(commands)
+    import_command.add_commands(commands)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     try:
         simple = {
             "serve": _serve,
             "init": _init,
             "migrate": _migrate,
             "ledger": ledger_commands.run,
+            "import": import_command.run,
         }
         return simple.get(args.command, operations.run)(args)
     except (ConfigurationError, DomainError, ValueError) as error:
@@ -46,33 +56,42 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.app import create_app
-    from api.ratelimit import RateLimiter
-
     settings = Settings()
-    runtime = build_runtime(settings)
-    service = runtime.service
-    if service.instance() is None:
-        password = settings.admin_password.get_secret_value() if settings.admin_password else None
-        done = bootstrap(service, admin_password=password)
-        print(
-            f"credledger: created organization 'default' and instance admin 'admin' "
-            f"(org {done.org_id})"
-        )
-        if done.generated_password:
-            print(f"credledger: admin password (shown once): {done.generated_password}", flush=True)
-    limiter = RateLimiter(settings.rate_limit_per_minute)
-    app = create_app(service, runtime.reads, limiter, runtime.ledger)
-    worker = runtime.worker() if settings.projections == "inprocess" else None
-    if worker is not None:
-        worker.start()
+    service = build_service(settings)  # bootstrap once, before any server process starts
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        if service.instance() is None:
+            password = (
+                settings.admin_password.get_secret_value() if settings.admin_password else None
+            )
+            done = bootstrap(service, admin_password=password)
+            print(
+                f"credledger: created organization 'default' and instance admin 'admin' "
+                f"(org {done.org_id})"
+            )
+            if done.generated_password:
+                print(
+                    f"credledger: admin password (shown once): {done.generated_password}",
+                    flush=True,
+                )
     finally:
-        if worker is not None:
-            worker.stop()
-        runtime.close()
+        service.store.close()
+    # Each process builds its own application from the environment (credledger.asgi).
+    uvicorn.run(
+        "credledger.asgi:application",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -43,11 +43,17 @@ class SqlDataKeyTable:
         return found
 
     def insert(self, subject: UUID, wrapped: bytes) -> None:
+        self.insert_many([(subject, wrapped)])
+
+    def insert_many(self, rows: list[tuple[UUID, bytes]]) -> None:
+        now = iso(utc_now())
         with self.store.transaction() as tx:
-            tx.execute(
-                "INSERT INTO data_keys (subject, wrapped_key, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (subject) DO NOTHING",
-                (str(subject), wrapped, iso(utc_now())),
+            tx.cursor.executemany(
+                tx.sql(
+                    "INSERT INTO data_keys (subject, wrapped_key, created_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (subject) DO NOTHING"
+                ),
+                [(str(subject), wrapped, now) for subject, wrapped in rows],
             )
 
     def destroy(self, subject: UUID) -> None:

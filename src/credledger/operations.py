@@ -95,7 +95,7 @@ def _rebuild(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def progress_bar(name: str) -> Callable[[int, int], None]:
+def progress_bar(name: str, unit: str = "position") -> Callable[[int, int], None]:
     started = time.perf_counter()
 
     def show(position: int, head: int) -> None:
@@ -103,7 +103,7 @@ def progress_bar(name: str) -> Callable[[int, int], None]:
         bar = "#" * int(done * 30)
         rate = position / max(1e-9, time.perf_counter() - started)
         sys.stderr.write(
-            f"\r{name:<14}[{bar:<30}] {done:6.1%} position {position:,} of {head:,} ({rate:,.0f}/s)"
+            f"\r{name:<14}[{bar:<30}] {done:6.1%} {unit} {position:,} of {head:,} ({rate:,.0f}/s)"
         )
         sys.stderr.flush()
 

@@ -11,17 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.ratelimit import RateLimiter, RateLimits
 from credledger import migrations
 from credledger.datakeys import SQLITE_DDL, SqlDataKeyTable
 from credledger.event_facts import StoredFacts
+from credledger.leadership import DatabaseLeadership, FileLeadership
+from credledger.originators import StoredOriginators
 from credledger.settings import Settings
+from credledger.shared_limits import DatabaseRateLimiter
 from ledger.note import NoteSigner
 from projections.catalog import all_models
 from projections.ledger import LedgerLog
 from projections.projector import Projector
 from projections.queries import ReadModels
 from projections.readstore import PostgresReadStore, ReadStore, SqliteReadStore
-from projections.runner import Follower, Listener, ProjectionWorker
+from projections.runner import POLL_SECONDS, Follower, Leadership, Listener, ProjectionWorker
 from service.core import Clock, utc_now
 from service.credentials import CredentialService
 from service.hashing import Argon2Parameters, Hasher
@@ -33,6 +37,10 @@ from service.sealing import DataKeys
 from service.store import EventStore
 
 log = logging.getLogger("credledger")
+
+
+# How often the worker looks for new events where nothing announces them (the embedded store).
+EMBEDDED_POLL_SECONDS = 0.05
 
 
 class ConfigurationError(Exception):
@@ -130,7 +138,9 @@ def build_store(settings: Settings, keys: Keyring) -> EventStore:
                 f"{', '.join(missing)}): run `credledger migrate` first"
             )
     data_keys = DataKeys(SqlDataKeyTable(data_key_store(settings)), keys.data_key_wrapping_key)
-    return EventStore(data_keys, env=store_env(settings))
+    store = EventStore(data_keys, env=store_env(settings))
+    store.originators = StoredOriginators(store)
+    return store
 
 
 def data_key_store(settings: Settings) -> ReadStore:
@@ -198,9 +208,35 @@ class Runtime:
         followers: list[Follower] = [self.projector]
         if self.settings.ledger_background:
             followers.append(self.ledger.log)
-        worker = ProjectionWorker(followers, listener)
+        worker = ProjectionWorker(
+            followers,
+            listener,
+            self._leadership(),
+            # The embedded store announces no inserts to other processes: poll briskly, so a
+            # read served by another process waits little for the worker.
+            poll_seconds=POLL_SECONDS if listener is not None else EMBEDDED_POLL_SECONDS,
+        )
         self.service.store.after_save.append(worker.wake)
+        # Reads in this process catch up themselves unless another process's worker leads.
+        self.reads.models.catch_up_here = lambda: not worker.standing_by
         return worker
+
+    def _leadership(self) -> Leadership:
+        if self.settings.is_postgres:
+            return DatabaseLeadership(self.settings.postgres_parts(), self.settings.database_schema)
+        path = self.settings.sqlite_path
+        return FileLeadership(path.with_name(f"{path.stem}-worker.lock"))
+
+    def rate_limiter(self, per_minute: int | None = None, namespace: str = "") -> RateLimits:
+        """Counted in the database on PostgreSQL (every process and node shares it), in
+        memory on the embedded store. `namespace` keeps separate counts on one database."""
+        limit = self.settings.rate_limit_per_minute if per_minute is None else per_minute
+        if isinstance(self.read_store, PostgresReadStore):
+            keys = self.service.keys
+            return DatabaseRateLimiter(
+                self.read_store, limit, lambda key: keys.digest("rate-limit", namespace + key)
+            )
+        return RateLimiter(limit)
 
     def close(self) -> None:
         self.read_store.close()

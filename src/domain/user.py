@@ -29,6 +29,8 @@ class User(Aggregate):
     erased = False
     history_hash = None  # the current password's history hash, if one was made
     previous_history: tuple[str | None, ...] = ()
+    # The scheme of an imported hash (CONTRACTS §7) until its first successful check.
+    legacy_scheme: str | None = None
 
     class Registered(Aggregate.Created):
         org_id: UUID
@@ -113,6 +115,20 @@ class User(Aggregate):
                 self.password_hash, self.change_required, self.timestamp, self.history_hash
             )
 
+    class PasswordImported(Aggregate.Event):
+        """A hash brought from another system, as it was given (never a plaintext): the
+        first successful check re-hashes it (`HashUpgraded`)."""
+
+        password_hash: str
+        scheme: str
+        org_id: UUID  # so the import report needs no other event
+        change_required: bool
+        audit: Audit
+
+        def apply(self, user: User) -> None:
+            user._store_new_hash(self.password_hash, self.change_required, self.timestamp, None)
+            user.legacy_scheme = self.scheme
+
     class HashUpgraded(Aggregate.Event):
         """Same password, re-hashed with the current parameters after a successful check."""
 
@@ -121,6 +137,7 @@ class User(Aggregate):
 
         def apply(self, user: User) -> None:
             user.password_hash = self.password_hash
+            user.legacy_scheme = None
 
     def _store_new_hash(
         self, new_hash: str, change_required: bool, at: datetime, history_hash: str | None
@@ -134,6 +151,7 @@ class User(Aggregate):
             self.previous_history = [self.history_hash, *history][:KEPT_PREVIOUS_HASHES]
         self.password_hash = new_hash
         self.history_hash = history_hash
+        self.legacy_scheme = None
         self.change_required = change_required
         self.password_changed_at = at
         self.failed_attempts = 0
@@ -274,6 +292,18 @@ class User(Aggregate):
             change_required=change_required,
             audit=audit,
             history_hash=history_hash,
+        )
+
+    def import_password(
+        self, password_hash: str, scheme: str, change_required: bool, audit: Audit
+    ) -> None:
+        self.trigger_event(
+            self.PasswordImported,
+            password_hash=password_hash,
+            scheme=scheme,
+            org_id=self.org_id,
+            change_required=change_required,
+            audit=audit,
         )
 
     def upgrade_hash(self, password_hash: str, audit: Audit | None = None) -> None:

@@ -18,6 +18,7 @@ STABLE_TYPES: dict[type, str] = {
     User.Registered: "user.registered",
     User.PasswordSet: "user.password.set",
     User.PasswordChanged: "user.password.changed",
+    User.PasswordImported: "user.password.imported",
     User.PasswordResetRequested: "user.password.reset.requested",
     User.PasswordResetCompleted: "user.password.reset.completed",
     User.PasswordResetFailed: "user.password.reset.failed",

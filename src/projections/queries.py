@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +69,9 @@ class ReadModels:
     def __init__(self, reads: ReadStore, projector: Projector, in_process: bool = True) -> None:
         self.reads = reads
         self.projector = projector
-        self.in_process = in_process
+        # Whether a read catches the models up itself, or waits for the worker that does:
+        # only the process that runs the deployment's worker may project.
+        self.catch_up_here: Callable[[], bool] = lambda: in_process
 
     def fresh(self, timeout: float = FRESHNESS_TIMEOUT_SECONDS) -> bool:
         """Wait until the models have every event committed before this call."""
@@ -79,7 +81,7 @@ class ReadModels:
         """`fresh`, returning the live tables it saw (None on timeout): a read passes them
         on to its query instead of looking them up again."""
         target = self.projector.head()
-        if self.in_process:
+        if self.catch_up_here():
             cursors = self.projector.catch_up_to(target, timeout)
             return None if cursors is None else _names(cursors)
         deadline = time.monotonic() + timeout
@@ -178,6 +180,21 @@ class ReadModels:
             if len(rows) < page:
                 return
             after = rows[-1][0]
+
+    def imported_schemes(self, org_id: str, tables: Tables | None = None) -> dict[str, int]:
+        """How many of the org's users still carry each imported scheme (CONTRACTS §7)."""
+        t = tables or self._tables()
+        rows = self.reads.query(
+            f"SELECT scheme, COUNT(*) FROM {t['imported']} WHERE org_id = ? "
+            f"GROUP BY scheme ORDER BY scheme",
+            (org_id,),
+        )
+        return {scheme: int(count) for scheme, count in rows}
+
+    def imported_by_user(self) -> dict[str, str]:
+        """Every user still carrying an imported hash, with its scheme (for `verify`)."""
+        rows = self.reads.query(f"SELECT user_id, scheme FROM {self._tables()['imported']}")
+        return dict(rows)
 
     def _history_row(self, r: tuple[Any, ...]) -> HistoryRow:
         client = json.loads(r[9])

@@ -19,6 +19,7 @@ from psycopg import sql
 log = logging.getLogger("credledger.projections")
 
 POLL_SECONDS = 0.5
+STANDBY_SECONDS = 1.0  # how soon a standby takes over from a leader that died
 MAX_BACKOFF_SECONDS = 10.0
 
 
@@ -57,15 +58,41 @@ class Follower(Protocol):
     def catch_up(self) -> int: ...
 
 
+class Leadership(Protocol):
+    """Exactly one worker per deployment: only the holder projects; the others stand by."""
+
+    def hold(self) -> bool:
+        """True while this process leads (taking the lead if it is free)."""
+
+    def release(self) -> None: ...
+
+
 class ProjectionWorker:
-    def __init__(self, followers: Sequence[Follower], listener: Listener | None = None) -> None:
+    def __init__(
+        self,
+        followers: Sequence[Follower],
+        listener: Listener | None = None,
+        leadership: Leadership | None = None,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
         self.followers = list(followers)
         self.listener = listener
+        self.leadership = leadership
+        self.poll_seconds = poll_seconds
+        # Without a leadership to ask, this worker is the deployment's only one.
+        self.leading = leadership is None
+        self._running = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def standing_by(self) -> bool:
+        """Running, while another process runs the deployment's worker."""
+        return self._running and not self.leading
+
     def start(self) -> None:
+        self._running = True
         self._thread = threading.Thread(target=self.run, name="projections", daemon=True)
         self._thread.start()
 
@@ -81,10 +108,24 @@ class ProjectionWorker:
             self.listener.close()
 
     def run(self) -> None:
+        try:
+            self._follow()
+        finally:
+            self._running = False
+            self.leading = self.leadership is None
+            if self.leadership is not None:
+                self.leadership.release()
+
+    def _follow(self) -> None:
         # Each follower backs off on its own: a broken ledger must not stall the read models.
         backoff = [0.0] * len(self.followers)
         retry_at = [0.0] * len(self.followers)
         while not self._stop.is_set():
+            if self.leadership is not None:
+                self.leading = self.leadership.hold()
+                if not self.leading:
+                    self._stop.wait(STANDBY_SECONDS)
+                    continue
             for i, follower in enumerate(self.followers):
                 if time.monotonic() < retry_at[i]:
                     continue
@@ -100,7 +141,7 @@ class ProjectionWorker:
 
     def _idle(self) -> None:
         if self.listener is not None and not self._wake.is_set():
-            self.listener.wait(POLL_SECONDS)
+            self.listener.wait(self.poll_seconds)
         else:
-            self._wake.wait(POLL_SECONDS)
+            self._wake.wait(self.poll_seconds)
         self._wake.clear()

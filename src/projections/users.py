@@ -43,6 +43,7 @@ class Effect:
 EFFECTS: dict[type, Effect] = {
     User.PasswordSet: Effect(new_password=True),
     User.PasswordChanged: Effect(new_password=True),
+    User.PasswordImported: Effect(new_password=True),
     User.PasswordResetCompleted: Effect(new_password=True, unlocks=True),
     User.PasswordCheckFailed: Effect(failure=True, unlocks=True),
     User.PasswordCheckSucceeded: Effect(clears_failures=True, unlocks=True),

@@ -57,8 +57,10 @@ def verify(projector: Projector, models: ReadModels) -> VerifyReport:
             contents[n.id] = _history_content(projector.events.mapper.to_domain_event(n))
     report = VerifyReport(users=len(users), orgs=len(orgs))
     repository = projector.events.repository
+    imported = models.imported_by_user()
     for user_id in sorted(users, key=str):
-        report.drift += _user_drift(repository.get(user_id), models)
+        user = repository.get(user_id)
+        report.drift += _user_drift(user, models) + _import_drift(user, imported)
     for org_id in sorted(orgs, key=str):
         report.drift += _org_drift(repository.get(org_id), models)
     report.drift += _history_drift(history, contents, models, report, head)
@@ -93,6 +95,14 @@ def _user_drift(user: User, models: ReadModels) -> list[str]:
         for name, value in expected.items()
         if actual[name] != value
     ]
+
+
+def _import_drift(user: User, imported: dict[str, str]) -> list[str]:
+    expected = None if user.removed else user.legacy_scheme
+    actual = imported.get(str(user.id))
+    if actual == expected:
+        return []
+    return [f"user {user.id}: imported scheme is {actual!r}, replay says {expected!r}"]
 
 
 def _org_drift(org: Organization, models: ReadModels) -> list[str]:

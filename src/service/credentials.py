@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from service.imports import ImportUseCases
 from service.orgs import OrgUseCases
 from service.resets import ResetUseCases
 from service.sessions import SessionUseCases
-from service.users import UserUseCases
 
 
-class CredentialService(OrgUseCases, UserUseCases, SessionUseCases, ResetUseCases):
+class CredentialService(OrgUseCases, ImportUseCases, SessionUseCases, ResetUseCases):
     """Composed of one mixin per family of use cases, all sharing `Core`."""

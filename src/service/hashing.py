@@ -14,9 +14,11 @@ from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.low_level import hash_secret
 
+from service import legacy_hashes
 from service.admission import HashingQueue
 
 HISTORY_HASH_BYTES = 32
+ARGON2_PREFIX = "$argon2"
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,11 @@ class Hasher:
             return self._argon2.hash(password)
 
     def verify(self, encoded: str, password: str, continuing: bool = False) -> bool:
+        """argon2 (ours, or imported), or an imported legacy hash (CONTRACTS §7): each costs
+        a hashing slot, as an imported scheme can be as slow as ours."""
         with self.queue.slot(continuing):
+            if not encoded.startswith(ARGON2_PREFIX):
+                return legacy_hashes.verify(encoded, password)
             try:
                 return self._argon2.verify(encoded, password)
             except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -37,6 +37,13 @@ class PasswordUseCases(Core):
         user.record_failed_check(policy.max_failed_attempts, until, audit)
         self.store.save(user)
 
+    def outdated_hash(self, user: User) -> bool:
+        """Re-hashed on the next successful check: any imported hash, whatever its scheme
+        (CONTRACTS §7), and ours when made with other argon2 parameters."""
+        if user.password_hash is None:
+            return False
+        return user.legacy_scheme is not None or self.hasher.needs_rehash(user.password_hash)
+
     def refuse_or_record(
         self,
         user: User | None,
@@ -75,7 +82,7 @@ class PasswordUseCases(Core):
                 return refused or wrong()
             audit = ctx.audit(str(user.id), "self")
             user.record_successful_check(audit)
-            if user.password_hash and self.hasher.needs_rehash(user.password_hash):
+            if self.outdated_hash(user):
                 user.upgrade_hash(cache.hash(password), audit)
             extras = after_success(user) if after_success else []
             self.store.save(user, *extras)

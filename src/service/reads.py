@@ -77,6 +77,17 @@ class ReadService:
         details = Details(row.sequence, _time(row.change_date) or self.clock(), org_id)
         return OrgView(org_id, row.name, row.alias, row.policy, details)
 
+    def import_report(self, actor: Actor, org_id: UUID) -> dict[str, int]:
+        """Users of the org still carrying an imported hash, by scheme."""
+        if not actor.reaches(org_id):
+            raise OrgNotFound()
+        if not actor.can_audit(org_id):
+            raise Forbidden()
+        tables = self.models.fresh_tables()
+        if self.models.org(str(org_id), tables) is None:
+            raise OrgNotFound()
+        return self.models.imported_schemes(str(org_id), tables)
+
     def history(self, actor: Actor, user_id: UUID) -> list[HistoryItem]:
         """Kept after removal: auditors still see a removed user's history."""
         tables = self.models.fresh_tables()

@@ -5,8 +5,9 @@ Personal data is sealed by its mapper before anything is written (`service.seali
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Mapper, Transcoding
@@ -26,6 +27,12 @@ class PendingResetAsDict(Transcoding):
         return PendingReset(**data)
 
 
+class Originators(Protocol):
+    def existing(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Those of `ids` that have stored events."""
+        ...
+
+
 class EventStore(Application):
     name = "credledger"  # table prefix on PostgreSQL: credledger_events, credledger_snapshots
     # Users collect check/lock events; snapshots keep their replay short.
@@ -35,6 +42,12 @@ class EventStore(Application):
         self.data_keys = data_keys  # the mapper, built by the base class, seals with these
         super().__init__(env=env)
         self.after_save: list[Callable[[], None]] = []  # e.g. wake the projection worker
+        self.originators: Originators | None = None  # a bulk lookup, when the store has one
+
+    def existing(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Those of `ids` that have stored events; without a bulk lookup, all of them
+        (the caller then loads each, as it would anyway)."""
+        return set(ids) if self.originators is None else self.originators.existing(ids)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         recordings = super().save(*objs, **kwargs)
