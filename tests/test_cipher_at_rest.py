@@ -28,10 +28,14 @@ from credledger.settings import Settings
 from credledger.wiring import Runtime, build_runtime
 from tests.api_helpers import admin_headers, bearer, login, new_org, unique
 from tests.conftest import ADMIN_PASSWORD, POSTGRES_URL, TEST_CIPHER, own_store
+from tests.test_import import reference_hash
 
 KEY = base64.b64encode(bytes(range(7, 39))).decode()
 PASSWORDS = [f"Cipher-{word}-Pw-{n}" for n, word in enumerate(("first", "second", "third"))]
 BY_CODE = "Cipher-by-code-Pw-77"
+# Imported users keep their legacy hash until their first login (CONTRACTS §7).
+LEGACY = ("bcrypt", "scrypt", "pbkdf2-sha256", "django-pbkdf2-sha256")
+PHC_PREFIXES = (b"$argon2", b"$2b$", b"$scrypt$", b"$pbkdf2-sha256$", b"pbkdf2_sha256$")
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -49,9 +53,9 @@ def running(kind: str, folder: Path, cipher_key: str | None) -> Iterator[Runtime
             runtime.close()
 
 
-def drive_flows(runtime: Runtime) -> UUID:
-    """Register, log in, change (history kept), admin set, reset by code; every path that
-    stores a hash. Returns the user's id."""
+def drive_flows(runtime: Runtime) -> tuple[UUID, list[str]]:
+    """Register, log in, change (history kept), admin set, reset by code, import with legacy
+    hashes: every path that stores a hash. Returns the user's id and the imported hashes."""
     app = create_app(runtime.service, runtime.reads, RateLimiter(0), runtime.ledger)
     with TestClient(app, raise_server_exceptions=False) as client:
         headers = admin_headers(client)
@@ -78,11 +82,17 @@ def drive_flows(runtime: Runtime) -> UUID:
         )
         assert redeemed.status_code == 200, redeemed.text
         login(client, f"{username}@{alias}", BY_CODE)
+        legacy = [str(reference_hash(scheme, PASSWORDS[0])) for scheme in LEGACY]
+        rows = [{"username": unique("legacy"), "passwordHash": h} for h in legacy]
+        imported = client.post(
+            f"/v1/orgs/{org_id}/users:import", json={"users": rows}, headers=headers
+        )
+        assert imported.status_code == 200 and not imported.json()["refused"], imported.text
         # The read models and the ledger take in every event before the scan.
         assert client.get(f"/v1/users/{user_id}/history", headers=headers).status_code == 200
         assert client.get("/v1/ledger/checkpoint", headers=headers).status_code == 200
     runtime.service.store.take_snapshot(UUID(user_id))
-    return UUID(user_id)
+    return UUID(user_id), legacy
 
 
 def stored_hashes(runtime: Runtime, user_id: UUID) -> list[str]:
@@ -128,11 +138,12 @@ def one_stored_state(runtime: Runtime) -> bytes:
 @pytest.mark.parametrize("kind", STORES)
 def test_with_the_cipher_on_no_password_hash_is_readable_anywhere_in_the_store(kind, tmp_path):
     with running(kind, tmp_path, KEY) as runtime:
-        user_id = drive_flows(runtime)
-        hashes = stored_hashes(runtime, user_id)
+        user_id, legacy = drive_flows(runtime)
+        hashes = stored_hashes(runtime, user_id) + legacy
         stored = stored_bytes(runtime, tmp_path)
         assert one_stored_state(runtime) in stored  # the scan covers the events as stored
-    assert b"$argon2" not in stored
+    for prefix in PHC_PREFIXES:
+        assert prefix not in stored, prefix
     for found in hashes:
         digest = found.rsplit("$", 1)[-1]  # the hash without its PHC prefix, too
         assert found.encode() not in stored and digest.encode() not in stored, found
@@ -141,10 +152,11 @@ def test_with_the_cipher_on_no_password_hash_is_readable_anywhere_in_the_store(k
 @pytest.mark.parametrize("kind", STORES)
 def test_the_same_scan_with_the_cipher_off_finds_every_hash(kind, tmp_path):
     with running(kind, tmp_path, None) as runtime:
-        user_id = drive_flows(runtime)
-        hashes = stored_hashes(runtime, user_id)
+        user_id, legacy = drive_flows(runtime)
+        hashes = stored_hashes(runtime, user_id) + legacy
         stored = stored_bytes(runtime, tmp_path)
-    assert b"$argon2" in stored
+    for prefix in PHC_PREFIXES:
+        assert prefix in stored, prefix
     for found in hashes:
         assert found.encode() in stored, found
 
