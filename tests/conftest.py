@@ -35,6 +35,12 @@ ADMIN_PASSWORD = "Bootstrap-chief-pw-1"
 LEDGER_KEY = base64.b64encode(bytes(range(32))).decode()  # a fixed test seed
 # Cheap argon2 so the suite stays fast; test_hashing pins the production defaults.
 CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
+# CREDLEDGER_TEST_CIPHER=1: every store the suite builds encrypts whole events at rest
+# (./scripts/test runs the store-level modules a second time so). Subprocess environments drop
+# every CREDLEDGER_ variable; CIPHER_ENV gives them the key back.
+TEST_CIPHER_KEY = base64.b64encode(bytes(range(100, 132))).decode()
+TEST_CIPHER = os.environ.get("CREDLEDGER_TEST_CIPHER") == "1"
+CIPHER_ENV = {"CREDLEDGER_CIPHER_KEY": TEST_CIPHER_KEY} if TEST_CIPHER else {}
 
 
 class TestClock:
@@ -81,7 +87,8 @@ class Stack:
 
 
 def _settings(**values: object) -> Settings:
-    return Settings(secret_key="test-secret-key-" + "k" * 32, **CHEAP_ARGON2, **values)
+    cipher = {"cipher_key": TEST_CIPHER_KEY} if TEST_CIPHER else {}
+    return Settings(secret_key="test-secret-key-" + "k" * 32, **CHEAP_ARGON2, **cipher | values)
 
 
 def postgres_settings(schema: str) -> Settings:
@@ -109,7 +116,7 @@ def own_store(kind: str, folder: Path, prefix: str) -> Iterator[tuple[Settings, 
     """A store of a test's own (SQLite file or PostgreSQL schema, migrated) and the
     environment a `credledger` subprocess needs to reach it; the schema is dropped after."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDLEDGER_")}
-    env.update(CREDLEDGER_ARGON2_MEMORY_COST="1024", CREDLEDGER_ARGON2_TIME_COST="1")
+    env.update(CREDLEDGER_ARGON2_MEMORY_COST="1024", CREDLEDGER_ARGON2_TIME_COST="1", **CIPHER_ENV)
     schema = None
     if kind == "sqlite":
         settings = _settings(database_url=f"sqlite:///{folder}/store.db")

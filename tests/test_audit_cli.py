@@ -21,7 +21,7 @@ from domain.errors import InvalidCredentials
 from domain.policy import PasswordPolicy
 from projections.readstore import physical
 from service.context import RequestContext
-from tests.conftest import _settings
+from tests.conftest import CIPHER_ENV, _settings
 
 ROOT_PASSWORD = "Audit-cli-chief-pw-1234"
 ALICE = [
@@ -50,6 +50,7 @@ def _env(database_url: str, secret: str) -> dict[str, str]:
         CREDLEDGER_SECRET_KEY=secret,
         CREDLEDGER_ARGON2_MEMORY_COST="1024",
         CREDLEDGER_ARGON2_TIME_COST="1",
+        **CIPHER_ENV,
     )
     return env
 

@@ -164,13 +164,21 @@ def test_an_untampered_ledger_verifies_and_a_rebuild_gives_the_same_root(store):
     assert store.verify(saved).returncode == 0
 
 
+def _claim_self(store: Store, position: int) -> None:
+    """Rewrites who set a password: an admin's set now claims to be the user's own. With
+    encryption at rest the intruder holds that key too: the ledger must not depend on it."""
+    cipher = store.runtime.service.store.mapper.cipher
+    state = bytes(store.raw.row(position)[3])
+    plain = cipher.decrypt(state) if cipher else state
+    assert b'"method":"admin"' in plain
+    forged = plain.replace(b'"method":"admin"', b'"method":"self"')
+    store.raw.set_state(position, cipher.encrypt(forged) if cipher else forged)
+
+
 def test_changed_bytes_of_one_event_are_named(store):
     saved = store.save_checkpoint()
     index = store.runtime.ledger.log.leaf_at(store.admin_set).index  # type: ignore[union-attr]
-    state = bytes(store.raw.row(store.admin_set)[3])
-    assert b'"method":"admin"' in state
-    # Rewrite who changed the password: an admin's set now claims to be the user's own.
-    store.raw.set_state(store.admin_set, state.replace(b'"method":"admin"', b'"method":"self"'))
+    _claim_self(store, store.admin_set)
     _failed(
         store.verify(saved),
         f"leaf {index} (position {store.admin_set}): the stored event differs",
@@ -215,8 +223,7 @@ def test_two_swapped_events_are_named(store):
 
 def test_ledger_tables_rewritten_to_match_a_changed_store_fail_a_saved_checkpoint(store):
     saved = store.save_checkpoint()
-    state = bytes(store.raw.row(store.admin_set)[3])
-    store.raw.set_state(store.admin_set, state.replace(b'"method":"admin"', b'"method":"self"'))
+    _claim_self(store, store.admin_set)
     # The log refuses to rebuild over a checkpoint it signed, and names it...
     refused = store.cli("rebuild")
     assert refused.returncode == 1 and "disagrees with the kept checkpoint" in refused.stderr

@@ -21,7 +21,7 @@ from domain.policy import PasswordPolicy
 from projections.readstore import physical
 from projections.verify import verify
 from service.context import Actor, RequestContext
-from tests.conftest import ADMIN_PASSWORD, _settings
+from tests.conftest import ADMIN_PASSWORD, CIPHER_ENV, _settings
 from tests.conftest import TestClock as Clock
 
 COMMANDS = 2500
@@ -260,6 +260,7 @@ def test_the_verify_command_exits_0_on_a_clean_store_and_1_on_drift(tmp_path):
         CREDLEDGER_SECRET_KEY=settings.secret_key.get_secret_value(),
         CREDLEDGER_ARGON2_MEMORY_COST="1024",
         CREDLEDGER_ARGON2_TIME_COST="1",
+        **CIPHER_ENV,
     )
     try:
         bootstrap(runtime.service, admin_password=ADMIN_PASSWORD)

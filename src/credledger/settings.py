@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     ledger_origin: str | None = None  # default `credledger/<instance id>`
     # false: the worker leaves the ledger alone; checkpoint and proof requests integrate.
     ledger_background: bool = True
+    # Whole-event encryption at rest (CONTRACTS §8), off when unset: base64 of a 16, 24 or
+    # 32-byte AES key, the same on every node. Previous keys (comma-separated) only open
+    # events written before a rotation and can never be dropped (README, "Encryption at rest").
+    cipher_key: SecretStr | None = None
+    cipher_previous_keys: SecretStr | None = None
 
     @property
     def is_postgres(self) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from api.ratelimit import RateLimiter, RateLimits
 from credledger import migrations
 from credledger.datakeys import SQLITE_DDL, SqlDataKeyTable
+from credledger.encryption import check_stored_events, cipher_env
 from credledger.event_facts import StoredFacts
 from credledger.leadership import DatabaseLeadership, FileLeadership
 from credledger.originators import StoredOriginators
@@ -54,11 +55,16 @@ AGGREGATE_CACHE = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORW
 
 
 def store_env(settings: Settings) -> dict[str, str]:
+    try:
+        cipher = cipher_env(settings)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
     if not settings.is_postgres:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
         return {
             **AGGREGATE_CACHE,
+            **cipher,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),
             "SQLITE_LOCK_TIMEOUT": "10",
@@ -66,6 +72,7 @@ def store_env(settings: Settings) -> dict[str, str]:
     pg = settings.postgres_parts()
     return {
         **AGGREGATE_CACHE,
+        **cipher,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": pg["dbname"],
         "POSTGRES_HOST": pg["host"],
@@ -137,8 +144,14 @@ def build_store(settings: Settings, keys: Keyring) -> EventStore:
                 f"the PostgreSQL database is not migrated ({len(missing)} pending: "
                 f"{', '.join(missing)}): run `credledger migrate` first"
             )
+    env = store_env(settings)
     data_keys = DataKeys(SqlDataKeyTable(data_key_store(settings)), keys.data_key_wrapping_key)
-    store = EventStore(data_keys, env=store_env(settings))
+    store = EventStore(data_keys, env=env)
+    try:
+        check_stored_events(store)
+    except ValueError as error:
+        store.close()
+        raise ConfigurationError(str(error)) from None
     store.originators = StoredOriginators(store)
     return store
 

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Mapper, Transcoding
+from eventsourcing.utils import Environment
 
 from domain.user import PendingReset, User
 from service.sealing import DataKeys, SealedAsText, SealingMapper
@@ -58,6 +59,16 @@ class EventStore(Application):
     def close(self) -> None:
         super().close()
         self.data_keys.close()
+
+    def construct_env(self, name: str, env: dict[str, str] | None = None) -> Environment:
+        """Only what wiring passes, not the process environment as well: the library looks
+        up `CREDLEDGER_<KEY>` before `<KEY>`, so it would take our own `CREDLEDGER_CIPHER_KEY`
+        (or a stray `CREDLEDGER_POSTGRES_*`) over the validated settings."""
+        values = dict(type(self).env)
+        if type(self).snapshotting_intervals:
+            values["IS_SNAPSHOTTING_ENABLED"] = "y"
+        values.update(env or {})
+        return Environment(name, values)
 
     def construct_mapper(self) -> Mapper:
         return SealingMapper(super().construct_mapper(), self.data_keys)
