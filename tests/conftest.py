@@ -3,6 +3,12 @@
 One SQLite file and one PostgreSQL schema per test run; tests create their own orgs and
 users with unique names instead of truncating shared tables. PostgreSQL tests fail (never
 skip) when the server is missing.
+
+On PostgreSQL the service runs as production does (CONTRACTS §8): each schema is migrated by
+the owner (`POSTGRES_URL`), and every stack and `credledger` subprocess connects as a login
+role of this run's own, which holds exactly what `credledger roles` grants. A test that needs
+the owner's rights (reading raw tables, rewriting events to prove the ledger notices) uses
+`POSTGRES_URL` explicitly.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -24,6 +31,7 @@ from psycopg import sql
 from api.app import create_app
 from credledger import migrations
 from credledger.bootstrap import bootstrap
+from credledger.privileges import runtime_grants
 from credledger.settings import Settings
 from credledger.wiring import Runtime, build_runtime, build_service
 from service.credentials import CredentialService
@@ -31,6 +39,8 @@ from service.credentials import CredentialService
 POSTGRES_URL = os.environ.get(
     "CREDLEDGER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+# The run's runtime role: unique (runs may share a server), and a name that needs quoting.
+RUNTIME_ROLE = f"credledger-app-{uuid.uuid4().hex[:10]}"
 ADMIN_PASSWORD = "Bootstrap-chief-pw-1"
 LEDGER_KEY = base64.b64encode(bytes(range(32))).decode()  # a fixed test seed
 # Cheap argon2 so the suite stays fast; test_hashing pins the production defaults.
@@ -91,8 +101,43 @@ def _settings(**values: object) -> Settings:
     return Settings(secret_key="test-secret-key-" + "k" * 32, **CHEAP_ARGON2, **cipher | values)
 
 
-def postgres_settings(schema: str) -> Settings:
-    return _settings(database_url=POSTGRES_URL, database_schema=schema, ledger_key=LEDGER_KEY)
+def postgres_settings(schema: str, url: str = POSTGRES_URL) -> Settings:
+    return _settings(database_url=url, database_schema=schema, ledger_key=LEDGER_KEY)
+
+
+def as_role(url: str, role: str) -> str:
+    """`url` with `role` as its user (trust auth on the test server: no password)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{quote(role, safe='')}@{host}"))
+
+
+_runtime_role_made = False
+
+
+def runtime_access(owner: Settings) -> Settings:
+    """Migrates `owner`'s schema as the owner, gives the run's runtime role exactly the grants
+    `credledger roles` prints for it, and returns the settings the service runs under."""
+    global _runtime_role_made
+    migrations.apply(owner)
+    with psycopg.connect(owner.database_url, autocommit=True) as conn:
+        if not _runtime_role_made:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(RUNTIME_ROLE)))
+            _runtime_role_made = True
+        owner_name = owner.postgres_parts()["user"]
+        conn.execute(runtime_grants(owner.database_schema, owner_name, RUNTIME_ROLE))
+    return owner.model_copy(update={"database_url": as_role(owner.database_url, RUNTIME_ROLE)})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_runtime_role() -> Iterator[None]:
+    """Last to finish (autouse, session): the schemas are gone by then."""
+    yield
+    if _runtime_role_made:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            role = sql.Identifier(RUNTIME_ROLE)
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
+            conn.execute(sql.SQL("DROP ROLE {}").format(role))
 
 
 def _require_postgres() -> None:
@@ -124,10 +169,9 @@ def own_store(kind: str, folder: Path, prefix: str) -> Iterator[tuple[Settings, 
     else:
         _require_postgres()
         schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        settings = postgres_settings(schema)
-        migrations.apply(settings)
+        settings = runtime_access(postgres_settings(schema))
         env.update(
-            CREDLEDGER_DATABASE_URL=POSTGRES_URL,
+            CREDLEDGER_DATABASE_URL=settings.database_url,
             CREDLEDGER_DATABASE_SCHEMA=schema,
             CREDLEDGER_LEDGER_KEY=LEDGER_KEY,
         )
@@ -154,8 +198,7 @@ def sqlite_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def postgres_stack() -> Iterator[Stack]:
     _require_postgres()
     schema = f"cl_test_{uuid.uuid4().hex[:12]}"
-    settings = postgres_settings(schema)
-    migrations.apply(settings)
+    settings = runtime_access(postgres_settings(schema))
     clock = TestClock()
     runtime = build_runtime(settings, clock=clock)
     bootstrap(runtime.service, admin_password=ADMIN_PASSWORD)

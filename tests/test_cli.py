@@ -23,7 +23,7 @@ from credledger.migrations import MIGRATIONS_DIR
 from credledger.settings import Settings
 from credledger.wiring import build_service
 from service.context import RequestContext
-from tests.conftest import LEDGER_KEY, POSTGRES_URL
+from tests.conftest import LEDGER_KEY, POSTGRES_URL, postgres_settings, runtime_access
 
 CLI = Path(sys.executable).with_name("credledger")  # the installed console script
 ROOT_PASSWORD = "Cli-init-Harbor-58-lantern"
@@ -147,7 +147,8 @@ def test_serve_on_unmigrated_postgres_exits_non_zero_pointing_at_migrate(tmp_pat
 @pytest.mark.postgres
 def test_serve_on_postgres_without_a_ledger_key_refuses_to_start(tmp_path, pg_schema):
     env = _postgres_env(pg_schema)
-    assert _run(["migrate"], env, tmp_path).returncode == 0
+    assert _run(["migrate"], env, tmp_path).returncode == 0  # as the owner
+    env["CREDLEDGER_DATABASE_URL"] = runtime_access(postgres_settings(pg_schema)).database_url
     del env["CREDLEDGER_LEDGER_KEY"]
     refused = _run(["serve", "--port", str(_free_port())], env, tmp_path)
 

@@ -38,6 +38,7 @@ from rebuild_throughput import seed  # noqa: E402
 
 PASSWORDS = ["Ledger-first-pw-4821", "Ledger-second-pw-7313", "Ledger-third-pw-9020"]
 CTX = RequestContext("native", {"remoteAddress": "192.0.2.9", "userAgent": "tamper-test"})
+APPEND_ONLY = "credledger_events_append_only"  # the trigger of migrations/0005
 
 
 class RawEvents:
@@ -50,14 +51,32 @@ class RawEvents:
         else:
             self.table, self.id = "stored_events", "rowid"
 
-    def run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def run(
+        self, sql: str, args: tuple[Any, ...] = (), rewrite: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """As the owner. On PostgreSQL a rewrite first lifts the append-only trigger of
+        migration 0005, in the same transaction: the owner can, so the ledger must notice."""
         sql = sql.format(table=self.table, id=self.id)
         if self.settings.is_postgres:
-            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            with psycopg.connect(POSTGRES_URL) as conn, conn.transaction():
+                if rewrite:
+                    conn.execute(f"ALTER TABLE {self.table} DISABLE TRIGGER {APPEND_ONLY}")
                 cursor = conn.execute(sql, args)
-                return cursor.fetchall() if cursor.description else []
+                rows = cursor.fetchall() if cursor.description else []
+                if rewrite:
+                    conn.execute(f"ALTER TABLE {self.table} ENABLE TRIGGER {APPEND_ONLY}")
+                return rows
         with sqlite3.connect(self.settings.sqlite_path) as conn:
             return conn.execute(sql.replace("%s", "?"), args).fetchall()
+
+    def erase_checkpoints(self, runtime: Runtime) -> None:
+        if self.settings.is_postgres:
+            table = f"{self.settings.database_schema}.ledger_checkpoints"
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                conn.execute(f"DELETE FROM {table}")
+        else:
+            with runtime.read_store.transaction() as tx:
+                tx.execute("DELETE FROM ledger_checkpoints")
 
     def ids(self) -> list[int]:
         return [row[0] for row in self.run("SELECT {id} FROM {table} ORDER BY {id}")]
@@ -69,13 +88,13 @@ class RawEvents:
         )[0]
 
     def set_state(self, position: int, state: bytes) -> None:
-        self.run("UPDATE {table} SET state = %s WHERE {id} = %s", (state, position))
+        self.run("UPDATE {table} SET state = %s WHERE {id} = %s", (state, position), True)
 
     def delete(self, position: int) -> None:
-        self.run("DELETE FROM {table} WHERE {id} = %s", (position,))
+        self.run("DELETE FROM {table} WHERE {id} = %s", (position,), True)
 
     def move(self, position: int, to: int) -> None:
-        self.run("UPDATE {table} SET {id} = %s WHERE {id} = %s", (to, position))
+        self.run("UPDATE {table} SET {id} = %s WHERE {id} = %s", (to, position), True)
 
     def insert(
         self, position: int, originator: Any, version: int, topic: str, state: bytes
@@ -234,9 +253,9 @@ def test_ledger_tables_rewritten_to_match_a_changed_store_fail_a_saved_checkpoin
         headers = {"Authorization": f"Bearer {token.json()['token']}"}
         forked = client.get("/v1/ledger/checkpoint", headers=headers)
     assert forked.status_code == 503 and forked.json()["code"] == "ledger_inconsistent"
-    # ...so the intruder also erases the kept checkpoints and rebuilds the tables.
-    with store.runtime.read_store.transaction() as tx:
-        tx.execute("DELETE FROM ledger_checkpoints")
+    # ...so the intruder also erases the kept checkpoints (the runtime role may not: owner
+    # rights again) and rebuilds the tables.
+    store.raw.erase_checkpoints(store.runtime)
     assert store.cli("rebuild").returncode == 0
     # The tables now agree with the changed store; only a checkpoint saved outside shows it.
     assert store.verify().returncode == 0

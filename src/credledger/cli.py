@@ -12,6 +12,7 @@ from credledger import (
     ledger_commands,
     migrations,
     operations,
+    roles_command,
 )
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     operations.add_commands(commands)
     ledger_commands.add_commands(commands)
     import_command.add_commands(commands)
+    roles_command.add_commands(commands)
     args = parser.parse_args(argv)
     configure_logging()
     try:
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             "migrate": _migrate,
             "ledger": ledger_commands.run,
             "import": import_command.run,
+            "roles": roles_command.run,
         }
         return simple.get(args.command, operations.run)(args)
     except (ConfigurationError, DomainError, ValueError) as error:
