@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,17 +14,9 @@ from credledger.bootstrap import bootstrap
 from credledger.wiring import Runtime, build_runtime
 from service.context import RequestContext
 from tests.conftest import ADMIN_PASSWORD, own_store
+from tests.test_projection_worker import _eventually
 
 CTX = RequestContext("native", {"userAgent": "leadership-test"})
-
-
-def _eventually(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -56,7 +48,7 @@ def test_one_worker_leads_the_other_stands_by_and_takes_over(two_processes):
     leader, standby = first.worker(), second.worker()
     leader.start()
     try:
-        assert _eventually(lambda: leader.leading)
+        assert _eventually(lambda: leader.leading, timeout=10)
         standby.start()
         try:
             time.sleep(1.5)  # more than a standby's retry interval
