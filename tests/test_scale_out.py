@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ import pytest
 from psycopg import sql
 
 from tests.conftest import ADMIN_PASSWORD, POSTGRES_URL, own_store
+from tests.test_cli import _free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -58,12 +58,6 @@ class Cluster:
     b: Node
     env: dict[str, str]
     schema: str
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

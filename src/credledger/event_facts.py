@@ -14,8 +14,8 @@ from uuid import UUID
 import orjson
 from eventsourcing.utils import resolve_topic
 from psycopg import sql
-from psycopg.rows import tuple_row
 
+from credledger.events_table import postgres_rows, postgres_table, sqlite_rows, sqlite_table
 from domain.personal import CLIENT, personal_fields
 from projections.facts import Batch, Fact, sealed_blob, stored_moment, uuid_text
 from projections.projector import RELEVANT_TOPICS
@@ -32,23 +32,18 @@ class StoredFacts:
         self._kinds: dict[str, tuple[type, tuple[str, ...]] | None] = {}
         mapper = store.mapper
         self._transformed = mapper.cipher is not None or mapper.compressor is not None
-        recorder = store.recorder
-        table = recorder.events_table_name  # type: ignore[attr-defined]
-        if hasattr(recorder.datastore, "schema"):  # type: ignore[attr-defined]
+        table = postgres_table(store)
+        if table is not None:
             self._select = self._postgres
             self._query = sql.SQL(
                 "SELECT notification_id, originator_id::text, originator_version, topic, state "
-                "FROM {schema}.{table} WHERE notification_id > %s "
-                "ORDER BY notification_id LIMIT %s"
-            ).format(
-                schema=sql.Identifier(recorder.datastore.schema),  # type: ignore[attr-defined]
-                table=sql.Identifier(table),
-            )
+                "FROM {table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            ).format(table=table)
         else:
             self._select = self._sqlite
             self._text = (
-                f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
-                "WHERE rowid > ? ORDER BY rowid LIMIT ?"
+                "SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {sqlite_table(store)} WHERE rowid > ? ORDER BY rowid LIMIT ?"
             )
 
     def head(self) -> int:
@@ -80,18 +75,10 @@ class StoredFacts:
     # --- reading ---
 
     def _sqlite(self, position: int, limit: int) -> list[Row]:
-        datastore = self.store.recorder.datastore  # type: ignore[attr-defined]
-        with datastore.transaction(commit=False) as cursor:
-            raw = cursor.sqlite_cursor
-            raw.row_factory = None  # plain tuples: the library's rows are dict-like
-            raw.execute(self._text, (position, limit))
-            return raw.fetchall()
+        return sqlite_rows(self.store, self._text, (position, limit))
 
     def _postgres(self, position: int, limit: int) -> list[Row]:
-        datastore = self.store.recorder.datastore  # type: ignore[attr-defined]
-        with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
-            cursor.execute(self._query, (position, limit), prepare=True)
-            return cursor.fetchall()
+        return postgres_rows(self.store, self._query, (position, limit))
 
     # --- decoding ---
 
