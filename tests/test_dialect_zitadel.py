@@ -222,7 +222,7 @@ def test_get_user_and_unlock_from_the_read_model(client):
 
 
 def test_password_reset_send_link_returns_no_code(client):
-    account = new_account(client)
+    account = new_account(client, {"resetUrlPrefixes": ["https://x/"]})
     reply = client.post(
         f"/v2/users/{account['user_id']}/password_reset",
         json={"sendLink": {"urlTemplate": "https://x/{{.UserID}}/{{.Code}}"}},

@@ -50,6 +50,7 @@ POLICY_FIELDS = {
     "revokeSessionsOnChange",
     "resetCodeMinutes",
     "resetTokenMinutes",
+    "resetUrlPrefixes",
 }
 
 

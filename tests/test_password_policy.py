@@ -46,6 +46,7 @@ DEFAULT_POLICY = {
     "revokeSessionsOnChange": True,
     "resetCodeMinutes": 60,
     "resetTokenMinutes": 15,
+    "resetUrlPrefixes": None,  # this server's own /ui/ pages
 }
 
 

@@ -13,7 +13,7 @@ from api.deps import (
     LimiterDep,
     NativeContextDep,
     ServiceDep,
-    limit_password_attempts,
+    limit_by_login,
 )
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
@@ -131,7 +131,7 @@ def execute_change_password(
     request: Request,
 ) -> ChangePasswordOut:
     """`Username` (a login name) and `OldPassword` authenticate: no session needed."""
-    limit_password_attempts(limiter, request, body.Username)
+    limit_by_login(limiter, request, service, body.Username)
     if body.NewPassword != body.RepeatNewPassword:
         raise InvalidArgument("RepeatNewPassword", "does not match NewPassword")
     ctx = RequestContext("assure", native.client)

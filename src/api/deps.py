@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
 
@@ -11,6 +12,7 @@ from api.ratelimit import RateLimits
 from service.context import Actor, RequestContext
 from service.credentials import CredentialService
 from service.reads import ReadService
+from service.reset_links import user_key
 
 # Dependencies that do no I/O are `async`: FastAPI runs every plain `def` dependency in a
 # worker thread, and each such hop costs ~0.5 ms here (measured; see bench/results.md).
@@ -70,8 +72,23 @@ async def hashing_admission(request: Request) -> AsyncIterator[None]:
 HASHING_ADMISSION = Depends(hashing_admission)
 
 
-def limit_password_attempts(limiter: RateLimits, request: Request, account: str) -> None:
+def limit_password_attempts(limiter: RateLimits, request: Request, account: str | None) -> None:
     """Password-verifying paths: per client address and per account (admission control is
-    `HASHING_ADMISSION`, already passed at the door)."""
+    `HASHING_ADMISSION`, already passed at the door). `account` is a canonical key
+    (`limit_by_user`, `limit_by_login`), so every spelling of one account shares a count;
+    None when the request names no account (only the address counts)."""
     address = request.client.host if request.client else "unknown"
-    limiter.check(f"addr:{address}", f"account:{account.casefold()}")
+    keys = [f"addr:{address}"] + ([f"account:{account}"] if account else [])
+    limiter.check(*keys)
+
+
+def limit_by_user(limiter: RateLimits, request: Request, user_id: UUID) -> None:
+    """A path naming the account by id: a parsed UUID, whatever spelling reached us."""
+    limit_password_attempts(limiter, request, user_key(user_id))
+
+
+def limit_by_login(
+    limiter: RateLimits, request: Request, service: CredentialService, login_name: str
+) -> None:
+    """A path naming the account by login name: its user id, or the folded name."""
+    limit_password_attempts(limiter, request, service.account_key(login_name))

@@ -13,7 +13,7 @@ from api.deps import (
     ServiceDep,
     bearer_token,
     client_metadata,
-    limit_password_attempts,
+    limit_by_login,
 )
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
@@ -113,7 +113,7 @@ def horizon_caller(
     """X-API-ID (login name) + X-API-KEY (password) on every call, or a bearer session."""
     api_id, api_key = request.headers.get("x-api-id"), request.headers.get("x-api-key")
     if api_id and api_key:
-        limit_password_attempts(limiter, request, api_id)
+        limit_by_login(limiter, request, service, api_id)
         # Only these calls hash, so admission is checked here rather than at the door.
         service.refuse_if_hashing_saturated()
         return service.actor_from_password(api_id, api_key, ctx)

@@ -11,6 +11,7 @@ from api.deps import (
     LimiterDep,
     NativeContextDep,
     ServiceDep,
+    limit_by_login,
     limit_password_attempts,
 )
 from api.dialects import Dialect, Outcome, outcome_for
@@ -105,8 +106,10 @@ def send_password_reset_invitation(
     limiter: LimiterDep,
     request: Request,
 ) -> Empty:
-    """Mails `targetURL` with `%LoginToken%` replaced; `{}` for every well-formed request."""
-    limit_password_attempts(limiter, request, f"{body.user}@{body.tenantName}")
+    """Mails `targetURL` (which must lie under one of the tenant's allowed reset link
+    prefixes) with `%LoginToken%` replaced; `{}` for every well-formed request, in the same
+    time whether or not the tenant and user exist; a reset already pending is kept."""
+    limit_by_login(limiter, request, service, f"{body.user}@{body.tenantName}")
     service.send_reset_invitation(body.tenantName, body.user, body.targetURL, _ctx(native))
     return Empty()
 
@@ -120,7 +123,7 @@ def set_password_with_token(
     request: Request,
 ) -> Empty:
     """Single-use signed token from the invitation; works while locked, and unlocks."""
-    limit_password_attempts(limiter, request, f"token@{body.tenantName}")
+    limit_password_attempts(limiter, request, service.reset_token_account(body.token))
     service.require_tenant(body.tenantName)
     service.complete_reset_with_token(
         body.token, body.newPassword, _ctx(native), tenant_alias=body.tenantName

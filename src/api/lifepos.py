@@ -16,7 +16,7 @@ from api.deps import (
     LimiterDep,
     ServiceDep,
     client_metadata,
-    limit_password_attempts,
+    limit_by_user,
 )
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
@@ -162,7 +162,7 @@ def set_credentials(
     request: Request,
 ) -> TokenReply:
     """Changes the caller's password; returns a fresh token and ends the other sessions."""
-    limit_password_attempts(limiter, request, str(actor.user_id))
+    limit_by_user(limiter, request, actor.user_id)
     org_id = _org_id(org_guid)
     if org_id != actor.org_id:
         if service.load(Organization, org_id) is None:

@@ -20,7 +20,7 @@ from api.deps import (
     ServiceDep,
     bearer_token,
     client_metadata,
-    limit_password_attempts,
+    limit_by_user,
 )
 from api.dialects import Dialect, Outcome, outcome_for
 from api.problems import Problem
@@ -306,8 +306,9 @@ def rest_set_password(
     limiter: LimiterDep,
     request: Request,
 ) -> DetailsReply:
-    limit_password_attempts(limiter, request, user_id)
-    return set_password(service, caller, _user_id(user_id), body, ctx)
+    user = _user_id(user_id)
+    limit_by_user(limiter, request, user)
+    return set_password(service, caller, user, body, ctx)
 
 
 @router.post("/users/{user_id}/password_reset", summary="PasswordReset")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
-from api.deps import HASHING_ADMISSION, LimiterDep, ReadsDep, ServiceDep, limit_password_attempts
+from api.deps import HASHING_ADMISSION, LimiterDep, ReadsDep, ServiceDep, limit_by_user
 from api.dialects import Dialect
 from api.problems import Problem
 from api.replies import json_reply
@@ -78,8 +78,9 @@ def connect_set_password(
     limiter: LimiterDep,
     request: Request,
 ) -> DetailsReply:
-    limit_password_attempts(limiter, request, body.userId)
-    return set_password(service, caller, _user_id(body.userId), body, ctx)
+    user = _user_id(body.userId)
+    limit_by_user(limiter, request, user)
+    return set_password(service, caller, user, body, ctx)
 
 
 @router.post("/PasswordReset", summary="PasswordReset (Connect)")

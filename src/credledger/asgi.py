@@ -35,5 +35,10 @@ def application() -> FastAPI:
             runtime.close()
 
     return create_app(
-        runtime.service, runtime.reads, runtime.rate_limiter(), runtime.ledger, lifespan
+        runtime.service,
+        runtime.reads,
+        runtime.rate_limiter(),
+        runtime.ledger,
+        lifespan,
+        trusted_proxies=settings.trusted_networks,
     )

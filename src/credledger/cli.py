@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 
 from credledger import (
     configure_logging,
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from credledger.http_protocol import HeaderTimeoutH11Protocol
+
     settings = Settings()
     service = build_service(settings)  # bootstrap once, before any server process starts
     try:
@@ -86,6 +89,12 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        # Forwarded headers are read by the app, from CREDLEDGER_TRUSTED_PROXIES only
+        # (api.proxies): uvicorn's own reading trusts any caller on 127.0.0.1.
+        proxy_headers=False,
+        server_header=False,  # no version banner for scanners
+        # uvicorn's h11 protocol plus a deadline for the request headers (slowloris).
+        http=partial(HeaderTimeoutH11Protocol, header_timeout=settings.request_timeout),
     )
     return 0
 

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.proxies import Network, parse_trusted_proxies
 
 
 class Settings(BaseSettings):
@@ -34,6 +36,11 @@ class Settings(BaseSettings):
     hash_max_wait: float = Field(default=1.0, ge=0)
     session_minutes: int = Field(default=720, ge=1)
     mail_outbox: str = "log"
+    # Where people reach this server (scheme, host, port, any path prefix): reset mails link
+    # to its `/ui/`, and by default caller-supplied reset links must start there.
+    public_url: str = Field(
+        default="http://127.0.0.1:8080", pattern=r"^https?://[^/?#\s]+[^?#\s]*$"
+    )
     projections: Literal["inprocess", "external"] = "inprocess"
     rate_limit_per_minute: int = Field(default=30, ge=0)
     admin_password: SecretStr | None = None
@@ -48,6 +55,21 @@ class Settings(BaseSettings):
     # events written before a rotation and can never be dropped (README, "Encryption at rest").
     cipher_key: SecretStr | None = None
     cipher_previous_keys: SecretStr | None = None
+    # Reverse proxies whose X-Forwarded-For / Forwarded name the client (api.proxies):
+    # comma-separated CIDRs; none by default, so the TCP peer is the client.
+    trusted_proxies: str = ""
+    # Seconds a connection may take to send a request's headers (credledger.http_protocol).
+    request_timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_only(cls, value: str) -> str:
+        parse_trusted_proxies(value)  # refused at startup, naming the bad entry
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_trusted_proxies(self.trusted_proxies)
 
     @property
     def is_postgres(self) -> bool:

@@ -186,6 +186,7 @@ def build_service(settings: Settings, clock: Clock = utc_now) -> CredentialServi
         outbox=outbox_from_setting(settings.mail_outbox),
         clock=clock,
         session_minutes=settings.session_minutes,
+        public_url=settings.public_url,
     )
 
 
@@ -252,6 +253,7 @@ class Runtime:
         return RateLimiter(limit)
 
     def close(self) -> None:
+        self.service.background.close()  # mails of anonymous reset requests go out first
         self.read_store.close()
         self.service.store.close()
 

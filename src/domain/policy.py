@@ -12,6 +12,7 @@ from typing import Any
 
 from domain.common_passwords import is_common
 from domain.errors import InvalidArgument
+from domain.reset_links import MAX_PREFIXES, parse_prefix
 
 MAX_LENGTH_CEILING = 1024
 MAX_HISTORY_COUNT = 24
@@ -52,9 +53,15 @@ class PasswordPolicy:
     revoke_sessions_on_change: bool = True
     reset_code_minutes: int = 60
     reset_token_minutes: int = 15
+    # Where caller-supplied reset links may point (`domain.reset_links`); None: the instance's
+    # default (its public URL's `/ui/`), () : nowhere, so every such link is refused.
+    reset_url_prefixes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
+            if f.name == "reset_url_prefixes":
+                self._check_prefixes()
+                continue
             value = getattr(self, f.name)
             expected = bool if f.type in ("bool", bool) else int
             # bool is an int subclass: refuse True where a number is meant, and 1 for a flag.
@@ -79,11 +86,26 @@ class PasswordPolicy:
         if self.min_length > self.max_length:
             raise InvalidArgument("minLength", "must not exceed maxLength")
 
+    def _check_prefixes(self) -> None:
+        prefixes = self.reset_url_prefixes
+        if prefixes is None:
+            return
+        if not isinstance(prefixes, list | tuple) or not all(isinstance(p, str) for p in prefixes):
+            raise InvalidArgument("resetUrlPrefixes", "must be a list of URLs or null")
+        if len(prefixes) > MAX_PREFIXES:
+            raise InvalidArgument("resetUrlPrefixes", f"must list at most {MAX_PREFIXES} URLs")
+        for prefix in prefixes:
+            parse_prefix(prefix)  # refuses anything that is not a plain http(s) prefix
+        object.__setattr__(self, "reset_url_prefixes", tuple(prefixes))
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.reset_url_prefixes is not None:
+            data["reset_url_prefixes"] = list(self.reset_url_prefixes)  # JSON has no tuples
+        return data
 
     def to_camel(self) -> dict[str, Any]:
-        return {_camel(k): v for k, v in asdict(self).items()}
+        return {_camel(k): v for k, v in self.to_dict().items()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PasswordPolicy:

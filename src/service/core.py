@@ -27,6 +27,7 @@ from domain.names import alias_key, split_login_name, username_key
 from domain.organization import Organization
 from domain.policy import normalize_password
 from domain.user import User
+from service.background import Background
 from service.context import Actor
 from service.hashing import Hasher, VerifyCache
 from service.keys import Keyring
@@ -36,6 +37,7 @@ from service.store import EventStore
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 # Twenty concurrent writers on one user must all get through: each retry re-reads state.
 MAX_ATTEMPTS = 60
 
@@ -55,6 +57,7 @@ class Core:
         outbox: Outbox,
         clock: Clock = utc_now,
         session_minutes: int = 720,
+        public_url: str = DEFAULT_PUBLIC_URL,
     ) -> None:
         self.store = store
         self.hasher = hasher
@@ -62,6 +65,8 @@ class Core:
         self.outbox = outbox
         self.clock = clock
         self.session_minutes = session_minutes
+        self.public_url = public_url  # where people reach this server: reset links start here
+        self.background = Background()  # work done after the answer (service.background)
 
     # --- concurrency ---
 

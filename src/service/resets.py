@@ -6,6 +6,7 @@ the pending reset (burned after five); a successful reset unlocks the user.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from service.hashing import VerifyCache
 from service.keys import new_reset_code
 from service.outbox import Mail
 from service.passwords import PasswordUseCases, _raise_or_return
+from service.reset_links import ResetLinks, user_key
 from service.results import Details, ResetGrant
 
 DELIVERIES = ("return", "email")
@@ -48,7 +50,7 @@ class IssuedReset:
     user: User
 
 
-class ResetUseCases(PasswordUseCases):
+class ResetUseCases(PasswordUseCases, ResetLinks):
     def request_reset(
         self,
         actor: Actor,
@@ -67,6 +69,9 @@ class ResetUseCases(PasswordUseCases):
         user = self.live_user(user_id)
         if delivery == "email" and (user is None or not user.email):
             raise InvalidArgument("delivery", "the user has no email address")
+        if link_template and user is not None:
+            org = self.org(user.org_id, read_only=True)
+            self.require_allowed_link(org, link_template, "urlTemplate")
         issued = self.issue_reset(user_id, ctx.audit(str(actor.user_id), "admin"), delivery)
         if delivery == "email":
             body = f"Your verification code is {issued.code}.\nReset token: {issued.token}\n"
@@ -88,34 +93,25 @@ class ResetUseCases(PasswordUseCases):
             issued.details,
         )
 
-    def send_reset_invitation(
-        self, tenant_alias: str, username: str, target_url: str, ctx: RequestContext
-    ) -> None:
-        """Mail `target_url` with `%LoginToken%` replaced; silent for unknown tenants/users."""
-        org_id = self.org_id_for_alias(tenant_alias)
-        user = self.find_user(org_id, username) if org_id else None
-        if user is None or not user.email:
-            return
-        issued = self.issue_reset(user.id, ctx.audit("invitation", "reset_token"), "email")
-        self.outbox.send(
-            Mail(
-                to=user.email,
-                subject="Set your password",
-                body=target_url.replace("%LoginToken%", issued.token),
-            )
-        )
-
     def require_tenant(self, tenant_alias: str) -> None:
         if self.org_id_for_alias(tenant_alias) is None:
             raise OrgNotFound()
 
-    def issue_reset(self, user_id: UUID, audit: dict[str, Any], delivery: str) -> IssuedReset:
-        """Record a new pending reset (replacing any previous one) and return its secrets."""
+    def issue_reset(
+        self,
+        user_id: UUID,
+        audit: dict[str, Any],
+        delivery: str,
+        unless: Callable[[User], bool] | None = None,
+    ) -> IssuedReset:
+        """Record a new pending reset (replacing any previous one) and return its secrets.
+        `ResetNotPending` when the user is gone, or when `unless` holds for the user as
+        loaded for the write (e.g. an anonymous request finding a reset already pending)."""
         code = new_reset_code()
 
         def attempt() -> IssuedReset:
             user = self.live_user(user_id)
-            if user is None:
+            if user is None or (unless is not None and unless(user)):
                 raise ResetNotPending()
             org = self.org(user.org_id, read_only=True)
             now = self.clock()
@@ -206,6 +202,14 @@ class ResetUseCases(PasswordUseCases):
             return self._complete(user, pending, new, change_required, audit, cache)
 
         return self.retrying(attempt)
+
+    def reset_token_account(self, token: str) -> str | None:
+        """The rate-limit key of a genuine token's user; None for a forged or garbled one
+        (only its sender's address counts then: it names no account we can trust)."""
+        try:
+            return user_key(UUID(self._verified_claims(token, None)["sub"]))
+        except (ResetTokenInvalid, ResetTokenExpired):
+            return None
 
     def _verified_claims(self, token: str, tenant_alias: str | None) -> dict[str, Any]:
         try:

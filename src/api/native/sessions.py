@@ -10,7 +10,7 @@ from api.deps import (
     LimiterDep,
     NativeContextDep,
     ServiceDep,
-    limit_password_attempts,
+    limit_by_login,
 )
 from api.native.schemas import SessionIn, SessionOut
 from api.timefmt import rfc3339
@@ -27,7 +27,7 @@ def start_session(
     ctx: NativeContextDep,
 ) -> SessionOut:
     """Log in with `loginName` (`user@alias`, or a bare username in the default org)."""
-    limit_password_attempts(limiter, request, body.login_name)
+    limit_by_login(limiter, request, service, body.login_name)
     grant = service.start_session(body.login_name, body.password, ctx)
     return SessionOut(
         session_id=grant.session_id,

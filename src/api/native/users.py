@@ -15,7 +15,7 @@ from api.deps import (
     ServiceDep,
     bearer_token,
     current_actor,
-    limit_password_attempts,
+    limit_by_user,
 )
 from api.native.schemas import (
     DetailsOut,
@@ -97,7 +97,7 @@ def set_password(
 ) -> DetailsReply:
     """Self-service with `currentPassword`; an org admin with neither; or redeem a reset with
     `verificationCode` / `resetToken` (no session needed)."""
-    limit_password_attempts(limiter, request, str(user_id))
+    limit_by_user(limiter, request, user_id)
     if body.verification_code is not None and body.reset_token is not None:
         raise InvalidArgument("verificationCode", "give verificationCode or resetToken, not both")
     if body.verification_code is not None:
