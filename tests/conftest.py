@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from unittest import mock
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
@@ -29,12 +31,13 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from api.app import create_app
-from credledger import migrations
+from credledger import migrations, wiring
 from credledger.bootstrap import bootstrap
 from credledger.privileges import runtime_grants
 from credledger.settings import Settings
 from credledger.wiring import Runtime, build_runtime, build_service
 from service.credentials import CredentialService
+from service.store import EventStore
 
 POSTGRES_URL = os.environ.get(
     "CREDLEDGER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -181,6 +184,15 @@ def own_store(kind: str, folder: Path, prefix: str) -> Iterator[tuple[Settings, 
     finally:
         if schema is not None:
             _drop_schema(schema)
+
+
+@contextmanager
+def secrets_unsealed() -> Iterator[None]:
+    """Stores built inside write password hashes and reset digests readable, as stores did
+    before they were sealed (`EventStore(seal_secrets=False)`): for positive controls and
+    old-format events. A switch for tests only; operators have none."""
+    with mock.patch.object(wiring, "EventStore", partial(EventStore, seal_secrets=False)):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
 from credledger.wiring import Runtime, build_runtime
 from tests.api_helpers import admin_headers, bearer, login, new_org, unique
-from tests.conftest import ADMIN_PASSWORD, POSTGRES_URL, TEST_CIPHER, own_store
+from tests.conftest import ADMIN_PASSWORD, POSTGRES_URL, TEST_CIPHER, own_store, secrets_unsealed
 from tests.test_import import reference_hash
 
 KEY = base64.b64encode(bytes(range(7, 39))).decode()
@@ -42,8 +42,8 @@ STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 @contextmanager
 def running(kind: str, folder: Path, cipher_key: str | None) -> Iterator[Runtime]:
     """A bootstrapped runtime on a store of its own, with the cipher as asked (whatever the
-    suite's CREDLEDGER_TEST_CIPHER says)."""
-    with own_store(kind, folder, "cipher") as (settings, _):
+    suite's CREDLEDGER_TEST_CIPHER says) and hashes left unsealed: the cipher alone hides them."""
+    with own_store(kind, folder, "cipher") as (settings, _), secrets_unsealed():
         key = SecretStr(cipher_key) if cipher_key else None
         runtime = build_runtime(settings.model_copy(update={"cipher_key": key}))
         try:

@@ -1,9 +1,10 @@
 """The read models' view of the event store: stored rows turned into facts, nothing more.
 
 Reads the events table with one lean query (ids as text, no notification objects) and decodes
-each relevant event's JSON with orjson. Only the personal fields a read model keeps (a user's
-username, email and full name, on registration) are opened here; client metadata stays sealed
-until a history row is read.
+each relevant event's JSON with orjson. Only the sealed fields a read model keeps (a user's
+username, email and full name, on registration; an imported hash's scheme, for the import
+report) are opened here; client metadata stays sealed until a history row is read, and hashes
+and reset digests are never opened at all (no read model needs them).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from eventsourcing.utils import resolve_topic
 from psycopg import sql
 
 from credledger.events_table import postgres_rows, postgres_table, sqlite_rows, sqlite_table
-from domain.personal import CLIENT, personal_fields
+from domain.personal import CLIENT, read_model_fields
 from projections.facts import Batch, Fact, sealed_blob, stored_moment, uuid_text
 from projections.projector import RELEVANT_TOPICS
 from service.sealing import Sealed
@@ -28,7 +29,7 @@ Row = tuple[int, str, int, str, bytes]  # position, originator id, version, topi
 class StoredFacts:
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        # topic -> (event class, its personal fields); None for events no model reads
+        # topic -> (event class, the sealed fields models read); None for events no model reads
         self._kinds: dict[str, tuple[type, tuple[str, ...]] | None] = {}
         mapper = store.mapper
         self._transformed = mapper.cipher is not None or mapper.compressor is not None
@@ -93,7 +94,8 @@ class StoredFacts:
         return Fact(position, kind, uuid_text(subject), version, at, fields, personal)
 
     def _open_personal(self, facts: list[Fact]) -> None:
-        """Opens the personal fields read models keep, with one key query for the batch."""
+        """Opens the sealed fields read models keep, with one key query for the batch; they
+        read as None once the person is erased."""
         keys = self.store.data_keys
         keys.warm({UUID(f.subject) for f in facts})
         for fact in facts:
@@ -107,7 +109,7 @@ class StoredFacts:
             return self._kinds[topic]
         except KeyError:
             kind = resolve_topic(topic) if topic.startswith(RELEVANT_TOPICS) else None
-            known = self._kinds[topic] = None if kind is None else (kind, personal_fields(kind))
+            known = self._kinds[topic] = None if kind is None else (kind, read_model_fields(kind))
             return known
 
     def _plain(self, state: bytes) -> bytes:

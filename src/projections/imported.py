@@ -3,6 +3,11 @@
 A row per user from `user.password.imported` until the hash is replaced: re-hashed on a
 first successful check, or any new password; removal and erasure end it too. It holds a
 scheme name and ids only, nothing personal.
+
+The scheme is sealed in the event store like the hash (CONTRACTS §6) and opened for this model
+alone. Once the person is erased it reads as absent, so a rebuild leaves their import out, as
+their erasure ended it anyway (erased people can no longer log in); `credledger verify`
+expects no row for them either.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ ENDS_IT = frozenset(
 
 def statement_for(fact: Fact) -> Statement | None:
     if fact.kind is User.PasswordImported:
-        return Statement(INSERT, (fact.subject, fact.uuid_text("org_id"), fact.fields["scheme"]))
+        scheme = fact.fields.get("scheme")
+        if scheme is None:
+            return None  # erased since: their `user.erased` ends the row in any case
+        return Statement(INSERT, (fact.subject, fact.uuid_text("org_id"), scheme))
     if fact.kind in ENDS_IT:
         return Statement(DELETE, (fact.subject,))
     return None

@@ -1,6 +1,7 @@
 """The event store: one eventsourcing Application for every aggregate of the instance.
 
-Personal data is sealed by its mapper before anything is written (`service.sealing`).
+Personal data and secrets (password hashes, reset digests) are sealed by its mapper before
+anything is written (`service.sealing`).
 """
 
 from __future__ import annotations
@@ -39,8 +40,17 @@ class EventStore(Application):
     # Users collect check/lock events; snapshots keep their replay short.
     snapshotting_intervals = {User: 50}  # noqa: RUF012
 
-    def __init__(self, data_keys: DataKeys, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_keys: DataKeys,
+        env: dict[str, str] | None = None,
+        *,
+        seal_secrets: bool = True,
+    ) -> None:
+        """`seal_secrets=False` writes hashes and digests readable, as stores did before they
+        were sealed: for tests and benchmarks only, so it is no setting an operator has."""
         self.data_keys = data_keys  # the mapper, built by the base class, seals with these
+        self.seal_secrets = seal_secrets
         super().__init__(env=env)
         self.after_save: list[Callable[[], None]] = []  # e.g. wake the projection worker
         self.originators: Originators | None = None  # a bulk lookup, when the store has one
@@ -71,7 +81,7 @@ class EventStore(Application):
         return Environment(name, values)
 
     def construct_mapper(self) -> Mapper:
-        return SealingMapper(super().construct_mapper(), self.data_keys)
+        return SealingMapper(super().construct_mapper(), self.data_keys, self.seal_secrets)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
