@@ -126,11 +126,13 @@ class Core:
     def username_index_id(self, org_id: UUID, username: str) -> UUID:
         return self.keys.keyed_id("username", str(org_id), username_key(username))
 
-    def org_id_for_alias(self, alias: str | None) -> UUID | None:
+    def org_id_for_alias(self, alias: str | None, read_only: bool = False) -> UUID | None:
+        """`read_only`: the cached index itself (see `peek`), for lookups that change nothing."""
         if alias is None:
             instance = self.instance()
             return instance.default_org_id if instance else None
-        index = self.load(AliasIndex, self.alias_index_id(alias_key(alias)))
+        load = self.peek if read_only else self.load
+        index = load(AliasIndex, self.alias_index_id(alias_key(alias)))
         return index.org_id if index else None
 
     def find_user(self, org_id: UUID, username: str) -> User | None:

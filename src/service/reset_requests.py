@@ -16,7 +16,7 @@ from collections.abc import Callable
 from uuid import UUID
 
 from domain.errors import ResetNotPending
-from domain.indexes import AliasIndex, UsernameIndex
+from domain.indexes import UsernameIndex
 from domain.names import alias_key, split_login_name, username_key
 from domain.organization import Organization
 from domain.user import User
@@ -36,20 +36,13 @@ class ResetRequestUseCases(ResetUseCases):
         exists, else the name NFKC-normalised and case-folded within its org. `ｔ5@GAMMA`,
         `t5@gamma` and `t5` (default org) are one account."""
         username, alias = split_login_name(login_name)
-        org_id = self._org_id_quietly(alias)
+        org_id = self.org_id_for_alias(alias, read_only=True)
         if org_id is not None:
             index = self.peek(UsernameIndex, self.username_index_id(org_id, username))
             if index is not None and index.user_id is not None:
                 return user_key(index.user_id)
         org = str(org_id) if org_id else alias_key(alias or "")
         return f"login:{org}/{username_key(username)}"
-
-    def _org_id_quietly(self, alias: str | None) -> UUID | None:
-        if alias is None:
-            instance = self.instance()
-            return instance.default_org_id if instance else None
-        index = self.peek(AliasIndex, self.alias_index_id(alias_key(alias)))
-        return index.org_id if index else None
 
     # --- anonymous requests ---
 
@@ -60,7 +53,7 @@ class ResetRequestUseCases(ResetUseCases):
         email and no reset is pending. The link is checked against the tenant's prefixes
         before anything about the user is looked at; an unknown tenant has none to check
         against and answers like any other well-formed request (Kendox's contract)."""
-        org_id = self._org_id_quietly(tenant_alias)
+        org_id = self.org_id_for_alias(tenant_alias, read_only=True)
         org = self.peek(Organization, org_id) if org_id else None
         if org is None:
             return
@@ -71,7 +64,7 @@ class ResetRequestUseCases(ResetUseCases):
     def request_reset_anonymously(self, login_name: str, ctx: RequestContext) -> None:
         """`POST /v1/password-reset-requests`: a mail with a link to the reset page."""
         username, alias = split_login_name(login_name)
-        org_id = self._org_id_quietly(alias)
+        org_id = self.org_id_for_alias(alias, read_only=True)
         if org_id is not None:
             self._issue_later(org_id, username, "Reset your password", self.reset_page_link, ctx)
 
