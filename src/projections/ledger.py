@@ -171,11 +171,19 @@ class LedgerLog:
         return True
 
     def catch_up_to(self, target: int) -> Head:
-        """Integrate at least every event up to position `target` (read-your-writes)."""
-        head = self.head()
-        while head.position < target and self.step(fresh=True):
+        """Integrate at least every event up to position `target` (read-your-writes).
+
+        The answer is always the head read after the last step: another integrator (the
+        worker) may have taken the batch, so a step that found nothing to do says nothing
+        about where the head was before it."""
+        while True:
             head = self.head()
-        return head
+            if head.position >= target:
+                return head
+            if not self.step(fresh=True) and self.head().position < target:
+                # Nothing after the head yet the target is beyond it: the store says the
+                # event exists, so it is not visible to us yet. Never answer short of it.
+                raise LookupError(f"ledger cannot reach position {target}")
 
     def reset(self) -> None:
         """Forget the tree (kept checkpoints stay) so it is integrated again from scratch."""
