@@ -21,7 +21,7 @@ from api.ratelimit import RateLimiter
 from credledger.bootstrap import bootstrap
 from credledger.settings import Settings
 from credledger.wiring import ConfigurationError, build_runtime
-from service.cipher import RotatingAESCipher, UnreadableEventError
+from storage.cipher import RotatingAESCipher, UnreadableEventError
 from tests.api_helpers import admin_headers, login, new_org, new_user
 from tests.conftest import ADMIN_PASSWORD, own_store
 

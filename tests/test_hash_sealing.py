@@ -32,17 +32,17 @@ from psycopg import sql
 from api.app import create_app
 from api.ratelimit import RateLimiter
 from credledger.bootstrap import bootstrap
-from credledger.datakeys import SQLITE_DDL, SqlDataKeyTable
 from credledger.settings import Settings
 from credledger.wiring import Runtime, build_runtime
 from domain.user import PendingReset, User
 from ledger.note import NoteVerifier
 from projections.ledger_verify import verify_ledger
-from projections.readstore import SqliteReadStore
 from projections.rebuild import rebuild
 from projections.verify import verify
 from service.sealing import DataKeys, Sealed
 from service.store import EventStore
+from storage.datakeys import SQLITE_DDL, SqlDataKeyTable
+from storage.readstores import SqliteReadStore
 from tests.api_helpers import admin_headers, bearer, login, new_org, unique
 from tests.conftest import ADMIN_PASSWORD, POSTGRES_URL, own_store, secrets_unsealed
 from tests.test_import import reference_hash

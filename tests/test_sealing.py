@@ -19,13 +19,13 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, MapperDeserialisationError
 
-from credledger.datakeys import SQLITE_DDL, SqlDataKeyTable
 from credledger.wiring import build_runtime
 from domain.user import User
-from projections.readstore import SqliteReadStore
 from service.context import Actor, RequestContext
 from service.sealing import KEY_CACHE_SECONDS, DataKeys, Sealed
 from service.store import EventStore
+from storage.datakeys import SQLITE_DDL, SqlDataKeyTable
+from storage.readstores import SqliteReadStore
 from tests.api_helpers import GOOD_PASSWORD, bearer, login, new_org_user, new_user
 from tests.conftest import own_store
 

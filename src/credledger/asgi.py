@@ -1,7 +1,7 @@
 """The application each server process builds from its environment (`serve --workers N`).
 
 Every process serves the same store; each starts a projection worker that stands by unless
-it holds the deployment's leadership (`credledger.leadership`), so exactly one projects.
+it holds the deployment's leadership (`storage.leadership`), so exactly one projects.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
 from credledger.settings import Settings
-from service.cipher import CURRENT, PREVIOUS, RotatingAESCipher, parse_keys
+from storage.cipher import CURRENT, PREVIOUS, RotatingAESCipher, parse_keys
 
 
 class EncryptionMismatch(ValueError):

@@ -13,19 +13,14 @@ from pathlib import Path
 
 from api.ratelimit import RateLimiter, RateLimits
 from credledger import migrations
-from credledger.datakeys import SQLITE_DDL, SqlDataKeyTable
 from credledger.encryption import check_stored_events, cipher_env
-from credledger.event_facts import StoredFacts
-from credledger.leadership import DatabaseLeadership, FileLeadership
-from credledger.originators import StoredOriginators
 from credledger.settings import Settings
-from credledger.shared_limits import DatabaseRateLimiter
 from ledger.note import NoteSigner
 from projections.catalog import all_models
 from projections.ledger import LedgerLog
 from projections.projector import Projector
 from projections.queries import ReadModels
-from projections.readstore import PostgresReadStore, ReadStore, SqliteReadStore
+from projections.readstore import ReadStore
 from projections.runner import POLL_SECONDS, Follower, Leadership, Listener, ProjectionWorker
 from service.core import Clock, utc_now
 from service.credentials import CredentialService
@@ -36,6 +31,12 @@ from service.outbox import outbox_from_setting
 from service.reads import ReadService
 from service.sealing import DataKeys
 from service.store import EventStore
+from storage.datakeys import SQLITE_DDL, SqlDataKeyTable
+from storage.event_facts import StoredFacts
+from storage.leadership import DatabaseLeadership, FileLeadership
+from storage.originators import StoredOriginators
+from storage.readstores import PostgresReadStore, SqliteReadStore
+from storage.shared_limits import DatabaseRateLimiter
 
 log = logging.getLogger("credledger")
 

@@ -11,9 +11,9 @@ from uuid import UUID
 
 from psycopg import sql
 
-from credledger.events_table import postgres_rows, postgres_table, sqlite_rows, sqlite_table
 from projections.readstore import in_lists
 from service.store import EventStore
+from storage.events_table import postgres_rows, postgres_table, sqlite_rows, sqlite_table
 
 
 class StoredOriginators:

@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-log = logging.getLogger("credledger.leadership")
+log = logging.getLogger("storage.leadership")
 
 LIVENESS_CHECK_SECONDS = 1.0
 

@@ -15,9 +15,11 @@ import psycopg
 from eventsourcing.persistence import OperationalError
 from psycopg_pool import PoolTimeout
 
-from api.ratelimit import WINDOW_SECONDS
 from domain.errors import RateLimited
-from projections.readstore import PostgresReadStore
+from storage.readstores import PostgresReadStore
+
+# Limits are per minute: one fixed window of a minute, as the in-process limiter counts.
+WINDOW_SECONDS = 60.0
 
 COUNT = f"""
 INSERT INTO rate_limits AS r (key, window_start, hits)

@@ -16,12 +16,12 @@ import orjson
 from eventsourcing.utils import resolve_topic
 from psycopg import sql
 
-from credledger.events_table import postgres_rows, postgres_table, sqlite_rows, sqlite_table
 from domain.personal import CLIENT, read_model_fields
 from projections.facts import Batch, Fact, sealed_blob, stored_moment, uuid_text
 from projections.projector import RELEVANT_TOPICS
 from service.sealing import Sealed
 from service.store import EventStore
+from storage.events_table import postgres_rows, postgres_table, sqlite_rows, sqlite_table
 
 Row = tuple[int, str, int, str, bytes]  # position, originator id, version, topic, state
 
