@@ -35,6 +35,7 @@ NEW = "green-Forest-99-tide"
 def mails(stack, monkeypatch, tmp_path):
     """Every mail the service sends, read back from a file outbox."""
     path = tmp_path / "mails.jsonl"
+    stack.service.background.wait_idle()  # an earlier test's queued mail goes to its outbox
     monkeypatch.setattr(stack.service, "outbox", FileOutbox(path))
 
     def read() -> list[dict]:
