@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from api import answers, assure, health, horizon, kendox, lifepos, zitadel, zitadel_connect
+from api.deadline import RequestDeadline
 from api.dialects import Dialect, DialectRegistry, install_error_handlers
 from api.docs import ASSETS, documented_app
 from api.limits import BodySizeLimit
@@ -56,6 +57,7 @@ def create_app(
     install_error_handlers(app, registry)
     app.add_middleware(BodySizeLimit, registry=registry, larger=LARGER_BODIES)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestDeadline)
     native = (
         health.router,
         sessions.router,

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from api.problems import Problem, problem_from
+from api.problems import STORE_FAILURES, Problem, problem_from
 from domain.errors import DomainError
 
 Renderer = Callable[[Problem], Response]
@@ -52,8 +52,11 @@ def install_error_handlers(app: FastAPI, registry: DialectRegistry) -> None:
             problem = replace(problem, http_headers={**problem.http_headers, **allow})
         return registry.for_path(request.url.path).render(problem)
 
-    for exc_type in (DomainError, RequestValidationError, HTTPException, Exception):
+    # Store failures by name: a handler for `Exception` answers from Starlette's outermost
+    # middleware, which then re-raises, so an outage would log a traceback per request.
+    for exc_type in (DomainError, RequestValidationError, HTTPException, *STORE_FAILURES):
         app.add_exception_handler(exc_type, handle)
+    app.add_exception_handler(Exception, handle)
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -67,8 +68,23 @@ METHOD_NOT_ALLOWED = Problem(
 REQUEST_TOO_LARGE = Problem(
     Kind.INVALID_ARGUMENT, "request_too_large", "Request body too large", http_status=413
 )
+# Seconds a client is asked to wait when the database is unreachable: the pools probe it
+# twice a second, so a server that is back serves again within that.
+STORE_RETRY_AFTER_SECONDS = 2
 STORE_UNAVAILABLE = Problem(
-    Kind.UNAVAILABLE, "store_unavailable", "The credential store is unavailable"
+    Kind.UNAVAILABLE,
+    "store_unavailable",
+    "The credential store is unavailable",
+    retry_after=STORE_RETRY_AFTER_SECONDS,
+)
+# Every way the database can fail a request without its being the request's fault: the event
+# store's errors (the library's), and psycopg's from the read store, data keys, rate limits
+# (a refused or broken connection, no pooled connection in time, a statement timeout).
+STORE_FAILURES = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
 )
 INTERNAL = Problem(Kind.INTERNAL, "internal", "Unexpected error")
 FRAMEWORK_PROBLEMS = (
@@ -115,8 +131,8 @@ def problem_from(exc: Exception) -> Problem:
         return replace(INVALID_REQUEST, field_issues=[_issue(e) for e in exc.errors()])
     if isinstance(exc, HTTPException):
         return _from_http(exc)
-    if isinstance(exc, OperationalError | InterfaceError):
-        log.error("event store unavailable: %s", type(exc).__name__)
+    if isinstance(exc, STORE_FAILURES):
+        log.error("store unavailable: %s", type(exc).__name__)  # no message: it may name hosts
         return STORE_UNAVAILABLE
     log.error("unexpected error", exc_info=exc)
     return INTERNAL

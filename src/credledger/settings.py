@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.proxies import Network, parse_trusted_proxies
@@ -24,9 +24,21 @@ class Settings(BaseSettings):
     database_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     database_pool_size: int = Field(default=5, ge=1)
     database_max_overflow: int = Field(default=35, ge=0)  # sized for the worker threads
-    database_connect_timeout: int = Field(
-        default=5, ge=1
-    )  # seconds to wait for a pooled connection
+    # Seconds a checkout waits for a pooled connection. Its first name,
+    # CREDLEDGER_DATABASE_CONNECT_TIMEOUT, still works.
+    database_pool_timeout: float = Field(
+        default=2.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "database_pool_timeout",
+            "credledger_database_pool_timeout",
+            "credledger_database_connect_timeout",
+        ),
+    )
+    # PostgreSQL cancels any statement running longer (seconds); no request may hang on one.
+    pg_statement_timeout: float = Field(default=5.0, gt=0)
+    # Seconds one attempt to open a PostgreSQL connection may take (libpq, whole, at least 2).
+    pg_connect_timeout: int = Field(default=3, ge=2)
     secret_key: SecretStr | None = None
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_cost: int = Field(default=19_456, ge=8)  # KiB

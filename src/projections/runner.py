@@ -26,7 +26,7 @@ MAX_BACKOFF_SECONDS = 10.0
 class Listener:
     """Blocks until the event store announces an insert (PostgreSQL LISTEN), or a timeout."""
 
-    def __init__(self, conninfo: dict[str, str], channel: str) -> None:
+    def __init__(self, conninfo: dict[str, Any], channel: str) -> None:
         self.conninfo = conninfo
         self.channel = channel
         self._conn: psycopg.Connection[Any] | None = None
@@ -38,11 +38,13 @@ class Listener:
         except psycopg.Error as error:
             log.warning("listen connection lost (%s); reconnecting", type(error).__name__)
             self.close()
+            # The wait still lasts: a server that refuses at once must not spin the worker.
+            time.sleep(timeout)
             return False
 
     def _connect(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(**self.conninfo, autocommit=True, connect_timeout=5)
+            self._conn = psycopg.connect(**{"connect_timeout": 5, **self.conninfo}, autocommit=True)
             self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
         return self._conn
 
@@ -122,7 +124,12 @@ class ProjectionWorker:
         retry_at = [0.0] * len(self.followers)
         while not self._stop.is_set():
             if self.leadership is not None:
-                self.leading = self.leadership.hold()
+                was_leading, self.leading = self.leading, self.leadership.hold()
+                if self.leading and not was_leading:
+                    # A new lock session: the store answers, so whatever failed during an
+                    # outage is tried at once, not after the backoff it had grown.
+                    backoff = [0.0] * len(self.followers)
+                    retry_at = [0.0] * len(self.followers)
                 if not self.leading:
                     self._stop.wait(STANDBY_SECONDS)
                     continue

@@ -30,7 +30,7 @@ def advisory_key(name: str) -> int:
 class DatabaseLeadership:
     """A session advisory lock on a connection of its own, held while this process leads."""
 
-    def __init__(self, conninfo: dict[str, str], schema: str) -> None:
+    def __init__(self, conninfo: dict[str, Any], schema: str) -> None:
         self.conninfo = {**conninfo, "application_name": f"credledger-lead:{schema}"[:63]}
         self.key = advisory_key(f"credledger-projections:{schema}")
         self._conn: psycopg.Connection[Any] | None = None
@@ -44,7 +44,9 @@ class DatabaseLeadership:
                     self._conn.execute("SELECT 1")  # a dead session has lost the lock
                     self._checked_at = time.monotonic()
                 return True
-            conn = psycopg.connect(**self.conninfo, autocommit=True, connect_timeout=5)
+            # The conninfo's statement timeout is harmless here: it cancels statements, and
+            # an idle session holding the lock runs none (no idle_session_timeout is set).
+            conn = psycopg.connect(**{"connect_timeout": 5, **self.conninfo}, autocommit=True)
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
             if row and row[0]:
                 self._conn, self._checked_at = conn, time.monotonic()

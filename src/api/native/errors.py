@@ -31,6 +31,7 @@ PUBLIC_CODE = {
     "org_not_found": "not_found",
     "ledger_entry_not_found": "not_found",
     "internal": "internal_error",
+    "store_unavailable": "unavailable",  # CONTRACTS §12
 }
 
 
