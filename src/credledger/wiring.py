@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from api.ratelimit import RateLimiter, RateLimits
 from credledger import migrations
@@ -35,6 +37,7 @@ from storage.datakeys import SQLITE_DDL, SqlDataKeyTable
 from storage.event_facts import StoredFacts
 from storage.leadership import DatabaseLeadership, FileLeadership
 from storage.originators import StoredOriginators
+from storage.pg_connections import PgTimeouts
 from storage.readstores import PostgresReadStore, SqliteReadStore
 from storage.shared_limits import DatabaseRateLimiter
 
@@ -74,7 +77,9 @@ def store_env(settings: Settings) -> dict[str, str]:
     return {
         **AGGREGATE_CACHE,
         **cipher,
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        **pg_timeouts(settings).to_env(),
+        # The library's factory with bounded retries over a guarded pool (storage.pg_events).
+        "PERSISTENCE_MODULE": "storage.pg_events:GuardedPostgresFactory",
         "POSTGRES_DBNAME": pg["dbname"],
         "POSTGRES_HOST": pg["host"],
         "POSTGRES_PORT": pg["port"],
@@ -84,10 +89,28 @@ def store_env(settings: Settings) -> dict[str, str]:
         "CREATE_TABLE": "n",  # the schema comes from `credledger migrate`
         "POSTGRES_POOL_SIZE": str(settings.database_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.database_max_overflow),
-        "POSTGRES_CONNECT_TIMEOUT": str(settings.database_connect_timeout),
+        "POSTGRES_CONNECT_TIMEOUT": str(math.ceil(settings.database_pool_timeout)),
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+    }
+
+
+def pg_timeouts(settings: Settings) -> PgTimeouts:
+    return PgTimeouts(
+        statement=settings.pg_statement_timeout,
+        connect=settings.pg_connect_timeout,
+        pool_wait=settings.database_pool_timeout,
+    )
+
+
+def pg_conninfo(settings: Settings, role: str) -> dict[str, Any]:
+    """A session of its own (the leader's lock, LISTEN), named for operators, with the
+    same timeouts as every pooled connection."""
+    return {
+        **settings.postgres_parts(),
+        **pg_timeouts(settings).connection_kwargs(),
+        "application_name": f"credledger-{role}:{settings.database_schema}"[:63],
     }
 
 
@@ -159,7 +182,12 @@ def build_store(settings: Settings, keys: Keyring) -> EventStore:
 
 def data_key_store(settings: Settings) -> ReadStore:
     if settings.is_postgres:
-        return PostgresReadStore(settings.postgres_parts(), settings.database_schema, max_size=4)
+        return PostgresReadStore(
+            settings.postgres_parts(),
+            settings.database_schema,
+            max_size=4,
+            timeouts=pg_timeouts(settings),
+        )
     path = settings.sqlite_path
     # FULL: a key must be on disk before any event sealed with it can be.
     keys = path.with_name(f"{path.stem}-keys{path.suffix or '.db'}")
@@ -193,10 +221,14 @@ def build_service(settings: Settings, clock: Clock = utc_now) -> CredentialServi
 
 def build_read_store(settings: Settings) -> ReadStore:
     if settings.is_postgres:
-        return PostgresReadStore(settings.postgres_parts(), settings.database_schema)
+        return PostgresReadStore(
+            settings.postgres_parts(), settings.database_schema, timeouts=pg_timeouts(settings)
+        )
     path = settings.sqlite_path
     # A file of its own: the event store's writers never wait on projection writes.
-    return SqliteReadStore(path.with_name(f"{path.stem}-readmodels{path.suffix or '.db'}"))
+    store = SqliteReadStore(path.with_name(f"{path.stem}-readmodels{path.suffix or '.db'}"))
+    store.attach_events(path)  # a read checks the events' head in its own statement
+    return store
 
 
 @dataclass
@@ -215,11 +247,7 @@ class Runtime:
         if self.settings.is_postgres:
             # The channel the library NOTIFYs on every insert into the events table.
             channel = self.service.store.recorder.channel_name  # type: ignore[attr-defined]
-            conninfo = {
-                **self.settings.postgres_parts(),
-                "application_name": f"credledger-listen:{self.settings.database_schema}"[:63],
-            }
-            listener = Listener(conninfo, channel)
+            listener = Listener(pg_conninfo(self.settings, "listen"), channel)
         followers: list[Follower] = [self.projector]
         if self.settings.ledger_background:
             followers.append(self.ledger.log)
@@ -238,7 +266,9 @@ class Runtime:
 
     def _leadership(self) -> Leadership:
         if self.settings.is_postgres:
-            return DatabaseLeadership(self.settings.postgres_parts(), self.settings.database_schema)
+            return DatabaseLeadership(
+                pg_conninfo(self.settings, "lead"), self.settings.database_schema
+            )
         path = self.settings.sqlite_path
         return FileLeadership(path.with_name(f"{path.stem}-worker.lock"))
 

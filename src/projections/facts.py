@@ -64,6 +64,11 @@ class FactSource(Protocol):
 
     def head(self) -> int: ...
 
+    def head_sql(self) -> str | None:
+        """`head` as a scalar SQL expression that the read store's `query_with_head` can
+        evaluate inside a read's own statement; None where it cannot."""
+        ...
+
     def open_client(self, subject: str, blob: str) -> dict[str, Any]:
         """Sealed client metadata of a person's event; `{}` once the person is erased."""
         ...

@@ -139,6 +139,13 @@ class ReadStore(Protocol):
 
     def query(self, text: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    def query_with_head(self, text: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]] | None:
+        """One statement, in one round trip and on one snapshot of the read models, that may
+        also read the event store's head (`FactSource.head_sql`). None when it could not run
+        as written (a table it names was dropped by a rebuild, or the events are out of
+        reach): the caller then takes the slow path."""
+        ...
+
     def wipe_freed(self) -> None:
         """Makes sure bytes that were deleted or overwritten are gone from the files."""
         ...

@@ -40,7 +40,7 @@ class ReadService:
         self.clock = clock
 
     def _user_row(self, actor: Actor, user_id: UUID) -> UserRow:
-        row = self.models.user(str(user_id), self.models.fresh_tables())
+        row = self.models.fresh_user(str(user_id))
         if row is None or row.removed or not actor.reaches(UUID(row.org_id)):
             raise UserNotFound()
         if UUID(row.user_id) != actor.user_id and not actor.can_audit(UUID(row.org_id)):

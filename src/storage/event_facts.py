@@ -21,7 +21,13 @@ from projections.facts import Batch, Fact, sealed_blob, stored_moment, uuid_text
 from projections.projector import RELEVANT_TOPICS
 from service.sealing import Sealed
 from service.store import EventStore
-from storage.events_table import postgres_rows, postgres_table, sqlite_rows, sqlite_table
+from storage.events_table import (
+    ATTACHED_EVENTS,
+    postgres_rows,
+    postgres_table,
+    sqlite_rows,
+    sqlite_table,
+)
 
 Row = tuple[int, str, int, str, bytes]  # position, originator id, version, topic, state
 
@@ -36,6 +42,12 @@ class StoredFacts:
         table = postgres_table(store)
         if table is not None:
             self._select = self._postgres
+            # The same schema as the read models: their statements can read it directly.
+            self._head_sql = (
+                sql.SQL("(SELECT COALESCE(MAX(notification_id), 0) FROM {table})")
+                .format(table=table)
+                .as_string(None)
+            )
             self._query = sql.SQL(
                 "SELECT notification_id, originator_id::text, originator_version, topic, state "
                 "FROM {table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
@@ -46,9 +58,18 @@ class StoredFacts:
                 "SELECT rowid, originator_id, originator_version, topic, state "
                 f"FROM {sqlite_table(store)} WHERE rowid > ? ORDER BY rowid LIMIT ?"
             )
+            # A file of its own, which the read store attaches (`SqliteReadStore.attach_events`).
+            self._head_sql = (
+                f"(SELECT COALESCE(MAX(rowid), 0) FROM {ATTACHED_EVENTS}.{sqlite_table(store)})"
+            )
 
     def head(self) -> int:
         return self.store.recorder.max_notification_id() or 0
+
+    def head_sql(self) -> str:
+        """What `head` reads (the library's own query: the highest notification id), as an
+        expression for a read model's statement."""
+        return self._head_sql
 
     def batch_after(self, position: int, limit: int) -> Batch | None:
         return self.decode(self.read_after(position, limit))

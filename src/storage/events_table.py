@@ -10,6 +10,9 @@ from psycopg.rows import tuple_row
 
 from service.store import EventStore
 
+# What the SQLite read store calls the events file it attaches for `query_with_head`.
+ATTACHED_EVENTS = "events"
+
 
 def postgres_table(store: EventStore) -> sql.Composed | None:
     """The schema-qualified events table on PostgreSQL; None on SQLite."""
