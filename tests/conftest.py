@@ -99,9 +99,16 @@ class Stack:
         return build_service(settings, clock=self.clock)
 
 
+# Connections each test stack keeps open: two workers run many stacks at once on a server
+# that allows 100 connections (the overflow still opens more under load).
+TEST_POOL = {"database_pool_size": 2}
+
+
 def _settings(**values: object) -> Settings:
     cipher = {"cipher_key": TEST_CIPHER_KEY} if TEST_CIPHER else {}
-    return Settings(secret_key="test-secret-key-" + "k" * 32, **CHEAP_ARGON2, **cipher | values)
+    return Settings(
+        secret_key="test-secret-key-" + "k" * 32, **CHEAP_ARGON2, **TEST_POOL, **cipher | values
+    )
 
 
 def postgres_settings(schema: str, url: str = POSTGRES_URL) -> Settings:
@@ -165,6 +172,7 @@ def own_store(kind: str, folder: Path, prefix: str) -> Iterator[tuple[Settings, 
     environment a `credledger` subprocess needs to reach it; the schema is dropped after."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDLEDGER_")}
     env.update(CREDLEDGER_ARGON2_MEMORY_COST="1024", CREDLEDGER_ARGON2_TIME_COST="1", **CIPHER_ENV)
+    env.update(CREDLEDGER_DATABASE_POOL_SIZE=str(TEST_POOL["database_pool_size"]))
     schema = None
     if kind == "sqlite":
         settings = _settings(database_url=f"sqlite:///{folder}/store.db")

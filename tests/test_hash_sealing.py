@@ -420,9 +420,12 @@ def test_an_erased_users_hashes_read_as_absent_and_replay_history_and_verify_sti
         activity = drive(runtime, client)
         user_id = uuid.UUID(activity.user_id)
         store = runtime.service.store
-        store.repository.cache = None  # every load below replays from the store
         erased = client.post(f"/v1/users/{user_id}/erase", headers=activity.headers)
         assert erased.status_code == 204, erased.text
+        cached = store.repository.get(user_id)  # the copy the process kept holds none either
+        assert (cached.password_hash, cached.history_hash, cached.previous_hashes) == (
+            None, None, [])  # fmt: skip
+        store.repository.cache = None  # every load below replays from the store
         for taken in (False, True):  # from the snapshot before the erasure, then one after
             if taken:
                 store.take_snapshot(user_id)

@@ -385,6 +385,9 @@ class User(Aggregate):
             user._end_access()
             user.erased = True
             user.username, user.email, user.full_name = "", None, None
+            # A cached copy must not keep what a reload from the store can no longer open.
+            user.password_hash, user.history_hash, user.legacy_scheme = None, None, None
+            user.previous_hashes, user.previous_history = [], []
 
     def erase(self, audit: Audit) -> None:
         self.trigger_event(self.Erased, audit=audit)
